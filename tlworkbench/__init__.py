@@ -1,3 +1,51 @@
-"""tlworkbench: a notebook-first workbench for transfer learning."""
+"""tlworkbench: a notebook-first workbench for transfer learning.
+
+Example:
+    >>> import tlworkbench as tlw
+    >>> tlw.list_models()                                   # doctest: +SKIP
+    >>> model = tlw.load_model("efficientnet_lite0", num_classes=10)   # doctest: +SKIP
+"""
+
+from .config import Profile, data_home, get_device, get_profile, seed_everything, use_amp
+from .datasets import (
+    ImageDataset,
+    TextDataset,
+    few_shot_episodes,
+    list_datasets,
+    load_dataset,
+    subsample,
+)
+from .errors import (
+    CorruptFileError,
+    DataError,
+    IncompatibleWeightsError,
+    MissingAssetError,
+    NoWeightsError,
+    TLWError,
+    TrainingDivergedError,
+    UnknownDatasetError,
+    UnknownModelError,
+    UnknownStrategyError,
+)
+from .freezing import (
+    count_parameters,
+    freeze,
+    freeze_to,
+    set_bn_policy,
+    set_lr_mult,
+    trainable_table,
+    unfreeze,
+)
+from .transforms import ImageTransform, TextTransform
+from .zoo import ModelSpec, TransferModel, list_models, load_model
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "Profile", "data_home", "get_device", "get_profile", "seed_everything", "use_amp",
+    "ImageDataset", "TextDataset", "few_shot_episodes", "list_datasets", "load_dataset", "subsample",
+    "CorruptFileError", "DataError", "IncompatibleWeightsError", "MissingAssetError", "NoWeightsError",
+    "TLWError", "TrainingDivergedError", "UnknownDatasetError", "UnknownModelError", "UnknownStrategyError",
+    "count_parameters", "freeze", "freeze_to", "set_bn_policy", "set_lr_mult", "trainable_table", "unfreeze",
+    "ImageTransform", "TextTransform", "ModelSpec", "TransferModel", "list_models", "load_model",
+]
