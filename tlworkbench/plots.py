@@ -702,8 +702,9 @@ def plot_transfer_gap(
     pad = 0.1 * (high - low) if high > low else 0.05
     ax.set_ylim(low - pad, high + pad)
     ax.axhspan(low - pad, 0.0, color=_NEGATIVE_COLOR, alpha=0.08, linewidth=0, zorder=0)
-    ax.text(0.01, 0.0, "negative transfer", transform=ax.get_yaxis_transform(), ha="left",
-            va="top", color=_NEGATIVE_COLOR, fontsize="small")
+    # the shaded region always reaches the bottom of the view, so the label sits there
+    ax.text(0.01, 0.02, "negative transfer", transform=ax.transAxes, ha="left", va="bottom",
+            color=_NEGATIVE_COLOR, fontsize="small")
     _maybe_log_x(ax, frame[x])
     ax.set_xlabel("labels per class" if x == "budget" else x)
     ax.set_ylabel(f"{y} gap")
