@@ -1,0 +1,130 @@
+"""Run the numbered notebooks headless and write one HTML report.
+
+``python -m tlworkbench.cli report`` executes ``notebooks/NN_*.ipynb`` with papermill in the
+chosen profile, saves each executed notebook and its HTML under ``runs/``, and writes
+``runs/report.html``: per notebook its wall time, its plots and its summary tables (the outputs
+of cells tagged ``summary``), with a link to the whole executed notebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import os
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["run_notebooks", "write_report", "main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _notebooks(folder: Path, only: list[str] | None) -> list[Path]:
+    books = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        books = [p for p in books if any(p.name.startswith(o) for o in only)]
+    return books
+
+
+def run_notebooks(folder: Path, out: Path, *, profile: str = "quick", only: list[str] | None = None,
+                  kernel: str = "python3") -> pd.DataFrame:
+    """Execute each notebook with papermill into ``out``; return notebook, status, seconds, error."""
+    import papermill as pm
+
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for nb in _notebooks(folder, only):
+        target = out / nb.name
+        start = time.perf_counter()
+        status, error = "ok", ""
+        print(f"running {nb.name} ({profile} profile) ...", flush=True)
+        try:
+            pm.execute_notebook(str(nb), str(target), parameters={"profile": profile}, kernel_name=kernel,
+                                cwd=str(folder), progress_bar=False)
+        except Exception as err:  # papermill raises its own types; the report shows the failure
+            status, error = "failed", f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        seconds = time.perf_counter() - start
+        print(f"  {status} in {seconds:.0f} s", flush=True)
+        rows.append({"notebook": nb.stem, "status": status, "seconds": round(seconds, 1), "error": error})
+    return pd.DataFrame(rows)
+
+
+def _outputs(nb_path: Path) -> tuple[list[str], list[str]]:
+    """The PNG images and the summary-tagged HTML/text outputs of an executed notebook."""
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    images, tables = [], []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        tagged = "summary" in cell.get("metadata", {}).get("tags", [])
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "image/png" in data:
+                images.append(data["image/png"])
+            if tagged and "text/html" in data:
+                tables.append(data["text/html"])
+            elif tagged and out.get("output_type") == "stream":
+                tables.append(f"<pre>{html.escape(out.get('text', ''))}</pre>")
+            elif tagged and "text/plain" in data and "image/png" not in data:
+                tables.append(f"<pre>{html.escape(data['text/plain'])}</pre>")
+    return images, tables
+
+
+def write_report(results: pd.DataFrame, out: Path, *, profile: str) -> Path:
+    """Write ``out/report.html`` (and each notebook's HTML) from executed notebooks in ``out``."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter()
+    parts = [f"<h1>tlworkbench report</h1><p>profile: <b>{profile}</b>, "
+             f"{time.strftime('%Y-%m-%d %H:%M')}, Python {sys.version.split()[0]}</p>",
+             results.to_html(index=False)]
+    shot = out / "freeze_panel.png"
+    if shot.exists():
+        b64 = base64.b64encode(shot.read_bytes()).decode()
+        parts.append("<h2>FreezePanel in JupyterLab</h2>"
+                     f"<img style='max-width:900px' src='data:image/png;base64,{b64}'>")
+    for row in results.itertuples():
+        executed = out / f"{row.notebook}.ipynb"
+        parts.append(f"<h2>{html.escape(row.notebook)}</h2><p>{row.status}, {row.seconds:.0f} s"
+                     + (f" — {html.escape(row.error)}" if row.error else "") + "</p>")
+        if not executed.exists():
+            continue
+        body, _ = exporter.from_filename(str(executed))
+        (out / f"{row.notebook}.html").write_text(body, encoding="utf-8")
+        parts.append(f"<p><a href='{row.notebook}.html'>the executed notebook</a></p>")
+        images, tables = _outputs(executed)
+        parts.extend(tables)
+        parts.extend(f"<img style='max-width:700px' src='data:image/png;base64,{img}'>" for img in images)
+    report = out / "report.html"
+    report.write_text("<html><head><meta charset='utf-8'><title>tlworkbench report</title></head><body>"
+                      + "\n".join(parts) + "</body></html>", encoding="utf-8")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: ``python -m tlworkbench.cli report [--profile quick] [--only 00 01]``."""
+    parser = argparse.ArgumentParser(prog="python -m tlworkbench.cli")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("report", help="run the notebooks headless and write runs/report.html")
+    rep.add_argument("--profile", default=os.environ.get("TLW_PROFILE", "quick"), choices=["quick", "full"])
+    rep.add_argument("--only", nargs="*", help="notebook number prefixes, e.g. 00 01")
+    rep.add_argument("--notebooks", type=Path, default=ROOT / "notebooks")
+    rep.add_argument("--out", type=Path, default=ROOT / "runs")
+    args = parser.parse_args(argv)
+    os.environ["TLW_PROFILE"] = args.profile
+    results = run_notebooks(args.notebooks, args.out, profile=args.profile, only=args.only)
+    results.to_csv(args.out / "results.csv", index=False)
+    report = write_report(results, args.out, profile=args.profile)
+    print(results.to_string(index=False))
+    print(f"\nreport: {report}")
+    return 0 if (results["status"] == "ok").all() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
