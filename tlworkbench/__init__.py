@@ -6,6 +6,7 @@ Example:
     >>> model = tlw.load_model("efficientnet_lite0", num_classes=10)   # doctest: +SKIP
 """
 
+from . import diagnostics, plots, widgets
 from .config import Profile, data_home, get_device, get_profile, seed_everything, use_amp
 from .datasets import (
     ImageDataset,
@@ -37,6 +38,7 @@ from .freezing import (
     unfreeze,
 )
 from .transforms import ImageTransform, TextTransform
+from .widgets import FreezePanel
 from .zoo import ModelSpec, TransferModel, list_models, load_model
 
 __version__ = "0.1.0"
@@ -48,4 +50,5 @@ __all__ = [
     "TLWError", "TrainingDivergedError", "UnknownDatasetError", "UnknownModelError", "UnknownStrategyError",
     "count_parameters", "freeze", "freeze_to", "set_bn_policy", "set_lr_mult", "trainable_table", "unfreeze",
     "ImageTransform", "TextTransform", "ModelSpec", "TransferModel", "list_models", "load_model",
+    "FreezePanel", "diagnostics", "plots", "widgets",
 ]
