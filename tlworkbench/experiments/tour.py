@@ -1,0 +1,72 @@
+"""Notebook 00, the tour: real photos through ImageNet weights, the head change, a first probe."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..freezing import count_parameters
+from ..zoo import TransferModel
+
+__all__ = ["photos", "classify_photos", "head_change"]
+
+PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "immunohistochemistry")
+
+
+def photos(names: Sequence[str] = PHOTOS, *, size: int = 224) -> dict[str, np.ndarray]:
+    """Real photographs shipped with scikit-image, centre-cropped square and resized.
+
+    Returns:
+        ``{name: uint8 array (size, size, 3)}``.
+    """
+    from skimage import data as skdata
+    from skimage.transform import resize
+
+    out = {}
+    for name in names:
+        img = getattr(skdata, name)()
+        if img.ndim == 2:
+            img = np.stack([img] * 3, axis=-1)
+        h, w = img.shape[:2]
+        s = min(h, w)
+        top, left = (h - s) // 2, (w - s) // 2
+        img = img[top:top + s, left:left + s, :3]
+        out[name] = (resize(img, (size, size), anti_aliasing=True) * 255).round().astype(np.uint8)
+    return out
+
+
+@torch.no_grad()
+def classify_photos(model: TransferModel, images: dict[str, np.ndarray], *, k: int = 3) -> pd.DataFrame:
+    """Top-``k`` predictions of a classifier for each photo.
+
+    Returns:
+        One row per photo and rank: photo, rank, class, probability.
+    """
+    if not model.class_names:
+        raise ValueError("The model's head has no class names; load it without num_classes to keep "
+                         "the ImageNet head.")
+    model.eval()
+    batch = torch.stack([torch.from_numpy(img).permute(2, 0, 1) for img in images.values()])
+    probs = model(model.transforms(batch)).softmax(dim=1)
+    top = probs.topk(k, dim=1)
+    rows = []
+    for i, name in enumerate(images):
+        for r in range(k):
+            rows.append({"photo": name, "rank": r + 1, "class": model.class_names[int(top.indices[i, r])],
+                         "probability": round(float(top.values[i, r]), 3)})
+    return pd.DataFrame(rows)
+
+
+def head_change(before: TransferModel, after: TransferModel) -> pd.DataFrame:
+    """Parameters of the backbone and head before and after the head was replaced."""
+    rows = []
+    for label, model in (("before", before), ("after", after)):
+        trainable, total = count_parameters(model)
+        rows.append({"model": label, "outputs": model.num_classes,
+                     "backbone params": sum(p.numel() for p in model.backbone.parameters()),
+                     "head params": sum(p.numel() for p in model.head.parameters()),
+                     "trainable params": trainable, "total params": total})
+    return pd.DataFrame(rows).set_index("model")
