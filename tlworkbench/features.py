@@ -1,0 +1,391 @@
+"""Backbone features, computed once and kept: the cache behind linear probes and comparisons.
+
+A frozen backbone gives the same features every epoch, so a linear probe needs one forward pass
+over the data, not one per epoch. :func:`extract_features` computes them in eval mode and keeps
+them in a :class:`FeatureCache` under a key made of four things: the model (its name and a
+fingerprint of the backbone's weights and buffers), the data (name, length, a hash of the
+targets and of the pixels or texts), the transform the data is read through, and the depth.
+Change any of them and the key changes, so a cached tensor is never served for other inputs.
+
+The cache lives in memory and, when a folder is given (``cache_dir=`` or ``TLW_FEATURE_CACHE``),
+on disk as well, written atomically with a checksum.
+
+This module also holds the checks that a data set fits a model (:func:`check_data`) and the rule
+by which a data set is read through a model (:func:`prepare_data`), shared by training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .config import get_device, use_amp
+from .errors import DataError
+from .weights import load_state_dict, save_state_dict
+
+__all__ = [
+    "FeatureCache",
+    "default_cache",
+    "extract_features",
+    "fingerprint_model",
+    "fingerprint_data",
+    "prepare_data",
+    "check_data",
+    "to_model_input",
+]
+
+_CACHE_ENV = "TLW_FEATURE_CACHE"
+# Above this many bytes, data sets are fingerprinted from an evenly spaced sample of examples.
+_FULL_HASH_BYTES = 64 << 20
+_SAMPLE = 512
+
+
+# --- fingerprints ------------------------------------------------------------------------------
+
+
+def _hash_tensor(h: Any, t: torch.Tensor) -> None:
+    t = t.detach()
+    if t.device.type != "cpu":
+        t = t.cpu()
+    t = t.contiguous()  # the memory format must not change the fingerprint
+    h.update(f"{t.dtype}{tuple(t.shape)}".encode())
+    if t.numel():
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+
+
+def fingerprint_model(model: nn.Module) -> str:
+    """A short hash of the backbone's parameters and buffers (the whole model if it has none).
+
+    Buffers count: BatchNorm running statistics change what the backbone computes.
+    """
+    part = getattr(model, "backbone", model)
+    h = hashlib.blake2b(digest_size=16)
+    for name, t in part.state_dict().items():
+        h.update(name.encode())
+        _hash_tensor(h, t)
+    return h.hexdigest()
+
+
+def fingerprint_data(dataset: Any) -> str:
+    """A short hash of a data set: name, length, all targets and its pixels or texts.
+
+    Image sets are hashed whole up to 64 MiB of pixels, larger ones from an evenly spaced sample
+    of 512 images (with the targets, which are always hashed whole).
+    """
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{getattr(dataset, 'name', type(dataset).__name__)}|{len(dataset)}".encode())
+    targets = getattr(dataset, "targets", None)
+    if targets is not None:
+        _hash_tensor(h, torch.as_tensor(targets))
+    images = getattr(dataset, "images", None)
+    texts = getattr(dataset, "texts", None)
+    if isinstance(images, torch.Tensor):
+        if images.numel() * images.element_size() > _FULL_HASH_BYTES:
+            idx = torch.linspace(0, len(images) - 1, _SAMPLE).long()
+            _hash_tensor(h, idx)
+            images = images[idx]
+        _hash_tensor(h, images)
+    elif texts is not None:
+        for t in texts:
+            h.update(str(t).encode("utf-8", "replace"))
+            h.update(b"\0")
+    else:
+        raise TypeError(f"Cannot fingerprint a {type(dataset).__name__}: it has neither .images nor .texts.")
+    return h.hexdigest()
+
+
+# --- the cache ---------------------------------------------------------------------------------
+
+
+class FeatureCache:
+    """Features by key, in memory (least recently used dropped first) and optionally on disk.
+
+    Args:
+        directory: a folder for ``.pt`` files; ``None`` reads ``TLW_FEATURE_CACHE`` at each
+            lookup (unset: memory only).
+        max_bytes: memory budget; the least recently used entries go first when it is passed.
+
+    Attributes:
+        hits: lookups answered from memory or disk.
+        misses: features computed because no entry was there.
+        disk_hits: the part of ``hits`` read from disk.
+
+    Example:
+        >>> cache = FeatureCache()
+        >>> f, y = extract_features(model, train, cache=cache)     # doctest: +SKIP
+        >>> cache.misses                                            # doctest: +SKIP
+        1
+    """
+
+    def __init__(self, directory: str | os.PathLike | None = None, *, max_bytes: int = 2 << 30) -> None:
+        self.directory = Path(directory) if directory is not None else None
+        self.max_bytes = int(max_bytes)
+        self._memory: OrderedDict[str, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+        self.disk_hits = 0
+
+    def __repr__(self) -> str:
+        return (f"FeatureCache(entries={len(self._memory)}, bytes={self.nbytes}, hits={self.hits}, "
+                f"misses={self.misses}, directory={str(self._folder(None)) if self._folder(None) else None!r})")
+
+    def __len__(self) -> int:
+        return len(self._memory)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._memory
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held in memory."""
+        return sum(f.numel() * f.element_size() + y.numel() * y.element_size() for f, y in self._memory.values())
+
+    @staticmethod
+    def key(model: nn.Module, dataset: Any, *, depth: str | None = None) -> str:
+        """The cache key of ``(model weights, data, transform, depth)``."""
+        parts = {
+            "model": getattr(model, "name", type(model).__name__),
+            "weights": fingerprint_model(model),
+            "data": fingerprint_data(dataset),
+            "transform": repr(getattr(dataset, "transform", None)),
+            "depth": depth,
+        }
+        digest = hashlib.blake2b(json.dumps(parts, sort_keys=True).encode(), digest_size=16).hexdigest()
+        return f"{parts['model']}-{digest}"
+
+    def _folder(self, directory: str | os.PathLike | None) -> Path | None:
+        if directory is not None:
+            return Path(directory)
+        if self.directory is not None:
+            return self.directory
+        env = os.environ.get(_CACHE_ENV, "").strip()
+        return Path(env) if env else None
+
+    def get(self, key: str, *, directory: str | os.PathLike | None = None
+            ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The ``(features, labels)`` stored under ``key``, or ``None``."""
+        if key in self._memory:
+            self._memory.move_to_end(key)
+            self.hits += 1
+            return self._memory[key]
+        folder = self._folder(directory)
+        path = folder / f"{key}.pt" if folder is not None else None
+        if path is not None and path.is_file():
+            state = load_state_dict(path, what="feature cache file")
+            entry = (state["features"], state["labels"])
+            self._remember(key, entry)
+            self.hits += 1
+            self.disk_hits += 1
+            return entry
+        return None
+
+    def put(self, key: str, features: torch.Tensor, labels: torch.Tensor, *,
+            directory: str | os.PathLike | None = None, persist: bool = True) -> None:
+        """Store an entry in memory and, when ``persist`` and a folder is set, on disk."""
+        entry = (features.detach().cpu(), labels.detach().cpu())
+        self._remember(key, entry)
+        folder = self._folder(directory) if persist else None
+        if folder is not None:
+            save_state_dict({"features": entry[0], "labels": entry[1]}, folder / f"{key}.pt")
+
+    def _remember(self, key: str, entry: tuple[torch.Tensor, torch.Tensor]) -> None:
+        self._memory[key] = entry
+        self._memory.move_to_end(key)
+        while len(self._memory) > 1 and self.nbytes > self.max_bytes:
+            self._memory.popitem(last=False)
+
+    def clear(self, *, disk: bool = False, directory: str | os.PathLike | None = None) -> None:
+        """Forget every entry in memory (and delete the ``.pt`` files on disk when ``disk``)."""
+        self._memory.clear()
+        folder = self._folder(directory)
+        if disk and folder is not None and folder.is_dir():
+            for path in folder.glob("*.pt*"):
+                path.unlink(missing_ok=True)
+
+
+_DEFAULT: list[FeatureCache] = []
+
+
+def default_cache() -> FeatureCache:
+    """The process-wide cache used when ``cache=True`` (made on first use)."""
+    if not _DEFAULT:
+        _DEFAULT.append(FeatureCache())
+    return _DEFAULT[0]
+
+
+def _resolve_cache(cache: bool | FeatureCache | None) -> FeatureCache | None:
+    if cache is True:
+        return default_cache()
+    if cache is None or cache is False:
+        return None
+    if isinstance(cache, FeatureCache):
+        return cache
+    raise TypeError(f"The 'cache' parameter must be True, False or a FeatureCache. Got {cache!r} instead.")
+
+
+# --- data checks --------------------------------------------------------------------------------
+
+
+def prepare_data(model: nn.Module, dataset: Any, *, param: str = "dataset") -> Any:
+    """Read ``dataset`` through ``model``'s transforms when it has none of its own, then check it.
+
+    A data set that already has a transform is used as it is.
+
+    Raises:
+        DataError: see :func:`check_data`.
+    """
+    if dataset is None:
+        raise DataError(f"The {param!r} data set is None. Pass a data set from tlw.load_dataset.")
+    _check_modality(model, dataset, param)
+    transforms = getattr(model, "transforms", None)
+    if (getattr(dataset, "transform", "absent") is None and transforms is not None
+            and hasattr(dataset, "with_transform")):
+        dataset = dataset.with_transform(model)
+    check_data(model, dataset, param=param)
+    return dataset
+
+
+def _check_modality(model: nn.Module, dataset: Any, param: str) -> None:
+    modality = getattr(getattr(model, "spec", None), "modality", None)
+    data_modality = getattr(dataset, "modality", None)
+    if modality is not None and data_modality is not None and modality != data_modality:
+        name = getattr(dataset, "name", type(dataset).__name__)
+        model_name = getattr(model, "name", type(model).__name__)
+        raise DataError(f"The {param!r} data set {name!r} holds {data_modality} but {model_name!r} is an "
+                        f"{modality} model. Pick a {data_modality} model from tlw.list_models('{data_modality}').")
+
+
+def check_data(model: nn.Module, dataset: Any, *, param: str = "dataset") -> None:
+    """Check that ``dataset`` can be fed to ``model``.
+
+    Raises:
+        DataError: the data set is empty, its labels lie outside the head's outputs, it is text
+            for an image model (or the other way round), or its images have a channel count
+            the backbone does not read.
+    """
+    name = getattr(dataset, "name", type(dataset).__name__)
+    model_name = getattr(model, "name", type(model).__name__)
+    if not hasattr(dataset, "get_batch") or not hasattr(dataset, "targets"):
+        raise DataError(f"The {param!r} parameter must be a data set from tlw.load_dataset (with .get_batch "
+                        f"and .targets). Got {type(dataset).__name__} instead.")
+    if len(dataset) == 0:
+        raise DataError(f"The {param!r} data set {name!r} is empty. Pass a data set with examples "
+                        "(check max_size, per_class or the filter that made it).")
+    _check_modality(model, dataset, param)
+    spec = getattr(model, "spec", None)
+    modality = getattr(spec, "modality", None)
+    targets = torch.as_tensor(dataset.targets)
+    num_classes = getattr(model, "num_classes", None)
+    if num_classes is not None:
+        lo, hi = int(targets.min()), int(targets.max())
+        if lo < 0 or hi >= num_classes:
+            raise DataError(
+                f"The labels of the {param!r} data set {name!r} lie in [{lo}, {hi}] but the head of "
+                f"{model_name!r} has {num_classes} outputs (labels 0..{num_classes - 1}). Load the model "
+                f"with num_classes={max(hi + 1, num_classes)} or call model.replace_head({max(hi + 1, num_classes)})."
+            )
+    if modality == "image":
+        transform = getattr(dataset, "transform", None)
+        channels = getattr(transform, "channels", None)
+        if transform is None and isinstance(getattr(dataset, "images", None), torch.Tensor):
+            channels = int(dataset.images.shape[1])
+        wanted = getattr(spec, "channels", None)
+        if channels is not None and wanted and channels != wanted:
+            how = ("it has no transform" if transform is None else f"its transform is {transform!r}")
+            raise DataError(
+                f"The images of the {param!r} data set {name!r} have {channels} channel(s) but {model_name!r} "
+                f"reads {wanted}; {how}. Read them through the model: dataset.with_transform(model)."
+            )
+
+
+# --- extraction -----------------------------------------------------------------------------------
+
+
+def _has_conv(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
+def to_model_input(x: Any, *, channels_last: bool) -> Any:
+    """Channels-last image batches (faster convolutions on CPUs and tensor cores alike)."""
+    if channels_last and isinstance(x, torch.Tensor) and x.ndim == 4:
+        return x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def extract_features(model: nn.Module, dataset: Any, *, depth: str | None = None, batch_size: int = 256,
+                     device: str | torch.device | None = None, cache: bool | FeatureCache | None = True,
+                     cache_dir: str | os.PathLike | None = None,
+                     progress: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Backbone features of every example, in order, computed once per model, data and depth.
+
+    The backbone runs in eval mode without gradients (mixed precision on CUDA); the model's
+    training mode is restored afterwards. A data set without a transform is read through the
+    model's transforms.
+
+    Args:
+        model: a :class:`~tlworkbench.zoo.TransferModel` (anything with ``.features(x, depth)``).
+        dataset: an image or text data set.
+        depth: stop after this group (``None``: the full backbone, pooled).
+        batch_size: examples per forward pass.
+        device: where the backbone runs (default: :func:`~tlworkbench.config.get_device`); the
+            model is moved there.
+        cache: ``True`` (the process-wide :func:`default_cache`), ``False`` (compute, keep
+            nothing) or a :class:`FeatureCache`.
+        cache_dir: also keep the features on disk in this folder (default: ``TLW_FEATURE_CACHE``
+            when set).
+        progress: show a progress bar.
+
+    Returns:
+        ``(features, labels)``: float32 ``(N, D)`` and int64 ``(N,)`` tensors on the CPU, shared
+        with the cache (do not modify them in place).
+
+    Raises:
+        DataError: the data set is empty or does not fit the model (see :func:`check_data`).
+        ValueError: ``batch_size`` is not a positive int.
+
+    Example:
+        >>> feats, labels = extract_features(model, train)      # doctest: +SKIP
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"The 'batch_size' parameter of extract_features must be a positive int. "
+                         f"Got {batch_size!r} instead.")
+    dataset = prepare_data(model, dataset)
+    store = _resolve_cache(cache)
+    key = store.key(model, dataset, depth=depth) if store is not None else None
+    if store is not None:
+        found = store.get(key, directory=cache_dir)
+        if found is not None:
+            return found
+        store.misses += 1
+    device = get_device(device)
+    model.to(device)
+    channels_last = _has_conv(model)
+    amp = use_amp(device)
+    was_training = model.training
+    model.eval()
+    chunks: list[torch.Tensor] = []
+    from tqdm.auto import tqdm
+
+    loader = dataset.loader(batch_size, shuffle=False, device=device)
+    try:
+        with torch.no_grad():
+            for x, _ in tqdm(loader, desc=f"features {getattr(dataset, 'name', '')}", leave=False,
+                             disable=not progress):
+                x = to_model_input(x, channels_last=channels_last)
+                with torch.autocast(device.type, enabled=amp):
+                    f = model.features(x, depth) if hasattr(model, "features") else model(x)
+                chunks.append(f.float().cpu())
+    finally:
+        model.train(was_training)
+    features = torch.cat(chunks)
+    labels = torch.as_tensor(dataset.targets).clone()
+    if store is not None:
+        store.put(key, features, labels, directory=cache_dir)
+    return features, labels
