@@ -128,6 +128,7 @@ def evaluation_from_logits(logits: torch.Tensor, labels: torch.Tensor, *, classe
 
 
 def _check_labels(labels: torch.Tensor, n_out: int, name: str) -> None:
+    name = name or "data"
     if labels.numel() == 0:
         raise DataError(f"The data {name!r} is empty: nothing to evaluate. Pass a data set with examples.")
     lo, hi = int(labels.min()), int(labels.max())
@@ -238,7 +239,7 @@ def _predict(model: nn.Module, data: Any, *, batch_size: int, device: str | torc
     finally:
         model.train(was_training)
     if not logits:
-        raise DataError(f"The data {name!r} is empty: nothing to evaluate. Pass a data set with examples.")
+        raise DataError(f"The data {name or 'given'!r} is empty: nothing to evaluate. Pass a data set with examples.")
     return torch.cat(logits), torch.cat(labels)
 
 

@@ -187,13 +187,18 @@ class FeatureCache:
         return None
 
     def put(self, key: str, features: torch.Tensor, labels: torch.Tensor, *,
-            directory: str | os.PathLike | None = None, persist: bool = True) -> None:
-        """Store an entry in memory and, when ``persist`` and a folder is set, on disk."""
+            directory: str | os.PathLike | None = None, persist: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store an entry in memory and, when ``persist`` and a folder is set, on disk.
+
+        Returns:
+            The stored ``(features, labels)`` (CPU tensors).
+        """
         entry = (features.detach().cpu(), labels.detach().cpu())
         self._remember(key, entry)
         folder = self._folder(directory) if persist else None
         if folder is not None:
             save_state_dict({"features": entry[0], "labels": entry[1]}, folder / f"{key}.pt")
+        return entry
 
     def _remember(self, key: str, entry: tuple[torch.Tensor, torch.Tensor]) -> None:
         self._memory[key] = entry
@@ -387,5 +392,5 @@ def extract_features(model: nn.Module, dataset: Any, *, depth: str | None = None
     features = torch.cat(chunks)
     labels = torch.as_tensor(dataset.targets).clone()
     if store is not None:
-        store.put(key, features, labels, directory=cache_dir)
+        return store.put(key, features, labels, directory=cache_dir)
     return features, labels
