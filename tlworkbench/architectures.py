@@ -121,16 +121,17 @@ def _conv_block(cin: int, cout: int) -> nn.Sequential:
 
 
 class SmallCNN(StagedBackbone):
-    """Three convolution blocks (conv, BatchNorm, ReLU, max-pool): 32, 64 and 128 channels."""
+    """Three convolution blocks (conv, BatchNorm, ReLU, max-pool) of ``width``, 2x and 4x channels."""
 
-    def __init__(self, in_channels: int = 1, width: int = 32) -> None:
+    def __init__(self, in_channels: int = 1, width: int = 16) -> None:
         w = width
         super().__init__([("conv1", _conv_block(in_channels, w)), ("conv2", _conv_block(w, 2 * w)),
                           ("conv3", _conv_block(2 * w, 4 * w))], feature_dim=4 * w)
 
 
 def small_cnn(in_channels: int = 1) -> StagedBackbone:
-    """The from-scratch baseline and source model of the workbench (about 93k parameters)."""
+    """The from-scratch baseline and source model of the workbench: 16, 32 and 64 channels,
+    about 24k parameters, small enough to train in seconds on a laptop CPU."""
     return SmallCNN(in_channels)
 
 

@@ -474,7 +474,7 @@ for _name, _title in _TORCHVISION.items():
 register_model(ModelSpec(
     name="small_cnn", modality="image", build=lambda: (arch.small_cnn(1), None, None),
     input_size=32, channels=1, mean=(0.5,), std=(0.5,),
-    description="3-block CNN (93k parameters) for scratch baselines and tlw:<source> models",
+    description="3-block CNN (24k parameters) for scratch baselines and tlw:<source> models",
 ))
 register_model(ModelSpec(
     name="small_resnet", modality="image", build=lambda: (arch.small_resnet(1), None, None),
