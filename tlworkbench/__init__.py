@@ -28,6 +28,9 @@ from .errors import (
     UnknownModelError,
     UnknownStrategyError,
 )
+from .comparison import compare
+from .evaluation import Evaluation, evaluate
+from .features import FeatureCache, extract_features
 from .freezing import (
     count_parameters,
     freeze,
@@ -38,6 +41,8 @@ from .freezing import (
     unfreeze,
 )
 from .transforms import ImageTransform, TextTransform
+from .sources import pretrain_source  # registers weights="tlw:<source>"
+from .training import History, fit
 from .widgets import FreezePanel
 from .zoo import ModelSpec, TransferModel, list_models, load_model
 
@@ -51,4 +56,5 @@ __all__ = [
     "count_parameters", "freeze", "freeze_to", "set_bn_policy", "set_lr_mult", "trainable_table", "unfreeze",
     "ImageTransform", "TextTransform", "ModelSpec", "TransferModel", "list_models", "load_model",
     "FreezePanel", "diagnostics", "plots", "widgets",
+    "compare", "Evaluation", "evaluate", "FeatureCache", "extract_features", "pretrain_source", "History", "fit",
 ]

@@ -1,0 +1,91 @@
+"""Source models that the workbench pretrains itself: ``weights="tlw:<source>"``.
+
+A small CNN trained on an offline source data set (rendered fonts, MNIST, Fashion-MNIST, animal
+silhouettes, or a set with its labels shuffled) is the controlled "pretrained model" of the
+negative-transfer and domain-mismatch notebooks: its source is known exactly, so how related the
+source is to the target is something one can vary. The first ``load_model(...,
+weights="tlw:<source>")`` trains it (with a progress bar) and caches the weights under
+``TLW_DATA/sources`` with a sha256 and a card (source, epochs, seed, source accuracy); later calls
+load the file. Training is deterministic on the CPU for a given seed, so a deleted file is
+rebuilt the same.
+
+Source keys: a data set name (``"font_digits"``), or ``"<name>:random"`` for the same images with
+labels shuffled by the seed (a source that teaches nothing transferable).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .config import Profile, data_home, get_profile
+from .datasets import load_dataset
+from .errors import UnknownDatasetError
+from .evaluation import evaluate
+from .training import fit
+from .weights import read_card, save_state_dict
+from .zoo import ModelSpec, load_model, register_weights_provider
+
+__all__ = ["pretrain_source", "source_path", "SOURCE_EPOCHS"]
+
+SOURCE_EPOCHS = {"quick": 4, "full": 15}
+
+
+def source_path(arch: str, source: str, *, seed: int = 0, epochs: int, profile: str | Profile | None = None) -> Path:
+    """Where the weights of a workbench source model live in the cache."""
+    prof = get_profile(profile)
+    safe = source.replace(":", "-")
+    return data_home() / "sources" / f"{arch}-{safe}-{prof.name}-e{epochs}-s{seed}.pt"
+
+
+def pretrain_source(arch: str, source: str, *, seed: int = 0, epochs: int | None = None,
+                    profile: str | Profile | None = None, progress: bool = True, force: bool = False) -> Path:
+    """Train (or find in the cache) a source model and return the path of its weights.
+
+    Args:
+        arch: a zoo architecture without published weights (``"small_cnn"``, ``"small_resnet"``).
+        source: a data set name, or ``"<name>:random"`` for shuffled labels.
+        seed: initialisation, shuffling and (for ``:random``) label seed.
+        epochs: training epochs (default: 4 in the quick profile, 15 in the full one).
+        profile: run profile (decides the source's size).
+        progress: show a progress bar.
+        force: retrain even when the file exists.
+
+    Raises:
+        UnknownDatasetError: the source is not a registered data set.
+    """
+    prof = get_profile(profile)
+    epochs = int(epochs or SOURCE_EPOCHS[prof.name])
+    path = source_path(arch, source, seed=seed, epochs=epochs, profile=prof)
+    if path.exists() and not force and read_card(path).get("source") == source:
+        return path
+    name, _, variant = source.partition(":")
+    if variant not in ("", "random"):
+        raise UnknownDatasetError(f"Unknown source variant {variant!r} in {source!r}: use '<name>' or '<name>:random'.")
+    model = load_model(arch, num_classes=2, weights=None, seed=seed)
+    train = load_dataset(name, split="train", transform=model, profile=prof)
+    test = load_dataset(name, split="test", transform=model, profile=prof)
+    if variant == "random":
+        rng = np.random.default_rng(seed)
+        train.targets = torch.as_tensor(rng.permutation(train.targets.numpy()))
+        test.targets = torch.as_tensor(rng.permutation(test.targets.numpy()))
+    model = load_model(arch, num_classes=len(train.classes), weights=None, seed=seed)
+    history = fit(model, train, test, strategy="scratch", epochs=epochs, lr=3e-3, seed=seed, progress=progress)
+    acc = evaluate(model, test).accuracy
+    save_state_dict(model.state_dict(), path, card={
+        "arch": arch, "source": source, "dataset": name, "labels": "shuffled" if variant else "true",
+        "epochs": epochs, "seed": seed, "profile": prof.name, "num_classes": len(train.classes),
+        "classes": list(train.classes), "train_size": len(train), "source_accuracy": round(float(acc), 4),
+        "best_epoch": getattr(history, "best_epoch", None),
+    })
+    return path
+
+
+def _provider(spec: ModelSpec, key: str, **kwargs: Any) -> Path:
+    return pretrain_source(spec.name, key, **kwargs)
+
+
+register_weights_provider("tlw", _provider)
