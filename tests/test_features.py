@@ -64,8 +64,10 @@ def test_the_key_follows_weights_data_transform_and_depth(data):
 
 
 def test_depth_stops_after_a_group(data):
-    f, _ = features.extract_features(new_model(), data, depth="conv2", cache=False, progress=False)
-    assert f.shape == (200, 64)
+    model = new_model()
+    f, _ = features.extract_features(model, data, depth="conv2", cache=False, progress=False)
+    assert f.shape == (200, model.groups["conv2"][0].out_channels)
+    assert model.groups["conv2"][0].out_channels != model.feature_dim
 
 
 def test_disk_cache_through_the_argument_and_the_environment(data, tmp_path, monkeypatch):

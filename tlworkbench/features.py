@@ -39,6 +39,7 @@ __all__ = [
     "prepare_data",
     "check_data",
     "to_model_input",
+    "inference_batch_size",
 ]
 
 _CACHE_ENV = "TLW_FEATURE_CACHE"
@@ -324,7 +325,16 @@ def to_model_input(x: Any, *, channels_last: bool) -> Any:
     return x
 
 
-def extract_features(model: nn.Module, dataset: Any, *, depth: str | None = None, batch_size: int = 256,
+def inference_batch_size(device: str | torch.device) -> int:
+    """Examples per forward pass without gradients: 256 on CUDA, 64 elsewhere.
+
+    On CPUs, 64 images at a time ran faster than 256 here (EfficientNet-Lite0, 64 px: the
+    activations of a smaller batch stay in cache); GPUs want larger batches.
+    """
+    return 256 if torch.device(device).type == "cuda" else 64
+
+
+def extract_features(model: nn.Module, dataset: Any, *, depth: str | None = None, batch_size: int | None = None,
                      device: str | torch.device | None = None, cache: bool | FeatureCache | None = True,
                      cache_dir: str | os.PathLike | None = None,
                      progress: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
@@ -338,7 +348,7 @@ def extract_features(model: nn.Module, dataset: Any, *, depth: str | None = None
         model: a :class:`~tlworkbench.zoo.TransferModel` (anything with ``.features(x, depth)``).
         dataset: an image or text data set.
         depth: stop after this group (``None``: the full backbone, pooled).
-        batch_size: examples per forward pass.
+        batch_size: examples per forward pass (default: :func:`inference_batch_size`).
         device: where the backbone runs (default: :func:`~tlworkbench.config.get_device`); the
             model is moved there.
         cache: ``True`` (the process-wide :func:`default_cache`), ``False`` (compute, keep
@@ -358,7 +368,7 @@ def extract_features(model: nn.Module, dataset: Any, *, depth: str | None = None
     Example:
         >>> feats, labels = extract_features(model, train)      # doctest: +SKIP
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"The 'batch_size' parameter of extract_features must be a positive int. "
                          f"Got {batch_size!r} instead.")
     dataset = prepare_data(model, dataset)
@@ -370,6 +380,7 @@ def extract_features(model: nn.Module, dataset: Any, *, depth: str | None = None
             return found
         store.misses += 1
     device = get_device(device)
+    batch_size = batch_size or inference_batch_size(device)
     model.to(device)
     channels_last = _has_conv(model)
     amp = use_amp(device)

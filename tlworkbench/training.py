@@ -34,7 +34,7 @@ from torch import nn
 
 from .config import Profile, get_device, get_profile, use_amp
 from .errors import TrainingDivergedError, UnknownNameError, UnknownStrategyError, did_you_mean
-from .features import FeatureCache, extract_features, prepare_data, to_model_input
+from .features import FeatureCache, extract_features, inference_batch_size, prepare_data, to_model_input
 from .freezing import group_of_parameters
 from .weights import load_state_dict, save_state_dict
 from .zoo import TransferModel
@@ -542,7 +542,7 @@ class _Run:
     def _features(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         if split not in self.feats:
             data = self.train if split == "train" else self.val
-            f, y = extract_features(self.model, data, batch_size=max(self.batch_size, 256), device=self.device,
+            f, y = extract_features(self.model, data, device=self.device,
                                     cache=self.cache, cache_dir=self.cache_dir, progress=self.progress)
             self.feats[split] = (f.to(self.device), y.to(self.device))
         return self.feats[split]
@@ -737,7 +737,7 @@ class _Run:
                 batches = ((f[s:s + 4096], y[s:s + 4096]) for s in range(0, len(y), 4096))
                 forward = model.head
             else:
-                batches = iter(self.val.loader(max(self.batch_size, 256), device=self.device))
+                batches = iter(self.val.loader(inference_batch_size(self.device), device=self.device))
                 forward = model
             for x, y in batches:
                 if not self.phase.features:
@@ -790,7 +790,7 @@ class _Run:
         changed = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in self.config.items() if old.get(k) != v]
         if changed:
             warnings.warn(f"Resuming {str(path)!r} with other settings ({'; '.join(changed)}); the result will "
-                          "differ from an uninterrupted run.", UserWarning, stacklevel=4)
+                          "differ from an uninterrupted run.", UserWarning, stacklevel=3)
         self.phases = [_Phase(p["first"], p["last"], frozenset(p["names"]), p["features"]) for p in ck["phases"]]
         self.model.load_state_dict(ck["model"])
         self.done, self.step = ck["epoch"], ck["step"]
