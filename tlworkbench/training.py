@@ -357,7 +357,8 @@ def fit(model: TransferModel, train: Any, val: Any = None, *, strategy: str = "f
             or a :class:`~tlworkbench.features.FeatureCache`.
         cache_dir: keep features on disk too (default: ``TLW_FEATURE_CACHE`` when set).
         checkpoint: a file written atomically after each epoch.
-        resume: a checkpoint file to continue from, or ``True`` for ``checkpoint`` when it exists.
+        resume: a checkpoint file to continue from (and to keep writing, unless ``checkpoint``
+            names another), or ``True`` for ``checkpoint`` when it exists.
         callbacks: ``callback(epoch, history)`` after each epoch (after the checkpoint); a
             callback that returns ``True`` stops training.
         progress: progress bars for epochs and batches.
@@ -436,6 +437,8 @@ def fit(model: TransferModel, train: Any, val: Any = None, *, strategy: str = "f
     if note:
         warnings.warn(note, UserWarning, stacklevel=2)
     resume_path = _resume_path(resume, checkpoint)
+    if checkpoint is None and resume_path is not None:
+        checkpoint = resume_path  # a resumed run keeps its checkpoint current
 
     device = get_device(device)
     model.to(device)
@@ -463,10 +466,6 @@ def fit(model: TransferModel, train: Any, val: Any = None, *, strategy: str = "f
         for n, p in model.named_parameters():
             p.requires_grad_(entry_flags.get(n, p.requires_grad))
         model.eval()
-    if run.frozen_in_optimizer:
-        warnings.warn(f"The optimizer holds frozen parameters ({', '.join(run.frozen_in_optimizer[:4])}"
-                      f"{' ...' if len(run.frozen_in_optimizer) > 4 else ''}); they take no step but cost memory. "
-                      "Build it from the param_groups the factory receives.", UserWarning, stacklevel=2)
     if run.interrupted:
         where = f"the weights of epoch {run.history.best_epoch}" if run.history.best_epoch else "its initial weights"
         again = f" Continue with fit(..., resume={str(checkpoint)!r})." if checkpoint is not None else ""
@@ -507,7 +506,7 @@ class _Run:
         self.bad_epochs = 0
         self.stopped = False
         self.interrupted = False
-        self.frozen_in_optimizer: list[str] = []
+        self.warned_frozen = False
         self.amp = use_amp(self.device)
         self.amp_dtype = (torch.bfloat16 if self.amp and torch.cuda.is_bf16_supported() else torch.float16)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.amp_dtype == torch.float16)
@@ -529,7 +528,13 @@ class _Run:
         self.model.train()  # re-applies the BatchNorm policy to the new frozen set
         groups = _param_groups(self.model, phase.names, self.lr, self.mults)
         self.opt = _make_optimizer(self.optimizer, groups, lr=self.lr, weight_decay=self.weight_decay)
-        self.frozen_in_optimizer = _frozen_in(self.opt, self.model)
+        frozen = _frozen_in(self.opt, self.model)
+        if frozen and not self.warned_frozen:
+            self.warned_frozen = True
+            # stack: _enter <- loop or load <- fit <- the caller of fit
+            warnings.warn(f"The optimizer holds frozen parameters ({', '.join(frozen[:4])}"
+                          f"{' ...' if len(frozen) > 4 else ''}); they take no step but cost memory. "
+                          "Build it from the param_groups the factory receives.", UserWarning, stacklevel=4)
         if old is not None:  # parameters that keep training keep their moments
             for p, s in old.state.items():
                 if any(p is q for g in self.opt.param_groups for q in g["params"]):
