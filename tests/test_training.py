@@ -219,16 +219,21 @@ def test_a_nan_loss_raises_and_restores_the_last_good_weights(train):
 def test_early_stopping_and_best_epoch(train, val):
     model = new_model()
     # a learning rate too small to move any weight: validation accuracy never improves
-    h = training.fit(model, train, val, strategy="linear_probe", epochs=6, lr=1e-30, patience=2, **QUIET)
+    h = training.fit(model, train, val, strategy="linear_probe", optimizer="adamw", epochs=6, lr=1e-30, patience=2,
+                     **QUIET)
     assert h.stopped_early and h.epochs == 3 and h.best_epoch == 1
     stop = training.fit(new_model(), train, epochs=5, callbacks=[lambda e, h: e == 2], **QUIET)
     assert stop.epochs == 2
 
 
-def test_lbfgs_linear_probe(train, val):
-    model = new_model()
-    h = training.fit(model, train, val, strategy="linear_probe", optimizer="lbfgs", epochs=2, **QUIET)
-    assert h.frame.query("split == 'train'")["loss"].iloc[-1] < 2.3
+def test_linear_probe_defaults_to_lbfgs_and_takes_adamw(train, val):
+    losses = {}
+    for optimizer in (None, "adamw"):
+        model = new_model()
+        h = training.fit(model, train, val, strategy="linear_probe", optimizer=optimizer, epochs=2, lr=None, **QUIET)
+        losses[optimizer] = h.frame.query("split == 'train'")["loss"].to_list()
+        assert losses[optimizer][-1] < losses[optimizer][0]
+    assert losses[None][-1] < losses["adamw"][-1]  # full-batch L-BFGS fits the features in fewer epochs
 
 
 def test_scratch_reinitialises_from_the_seed(train):

@@ -153,7 +153,8 @@ def _batches(data: Any, batch_size: int, device: torch.device) -> Iterator[tuple
     elif isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], torch.Tensor):
         x_all, y_all = data
         for start in range(0, len(x_all), batch_size):
-            yield _to(x_all[start:start + batch_size], device), _to(torch.as_tensor(y_all[start:start + batch_size]), device)
+            stop = start + batch_size
+            yield _to(x_all[start:stop], device), _to(torch.as_tensor(y_all[start:stop]), device)
     elif isinstance(data, Iterable):
         for x, y in data:
             yield _to(x, device), _to(torch.as_tensor(y), device)
