@@ -286,7 +286,17 @@ def _frozen_in(optimizer: torch.optim.Optimizer, model: nn.Module) -> list[str]:
 
 
 def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+    """A snapshot of what training can change: trainable parameters and buffers are copied,
+    frozen parameters are kept by reference (copying a frozen backbone every epoch would cost
+    more than a linear probe's whole epoch). Call :func:`_materialize` before a frozen parameter
+    starts to train."""
+    frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
+    return {k: v.detach() if k in frozen else v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _materialize(state: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor] | None:
+    """Turn every reference in a snapshot into a copy."""
+    return None if state is None else {k: v.clone() for k, v in state.items()}
 
 
 def _set_trainable(model: nn.Module, names: frozenset[str]) -> int:
@@ -572,6 +582,9 @@ class _Run:
                     break
                 phase = self._phase_of(epoch)
                 if phase != self.phase:
+                    # parameters that were frozen may train from now on: snapshots must own them
+                    last_good = _materialize(last_good)
+                    self.best["state"] = _materialize(self.best["state"])
                     self._enter(phase)
                 self.rows.append(self._train_epoch(epoch, last_good))
                 last_good = _clone_state(self.model)
