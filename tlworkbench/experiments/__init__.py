@@ -5,6 +5,6 @@ functions in the quick profile and checks the effect the notebook states. This p
 the top of tlworkbench and may use every module below it.
 """
 
-from .tour import classify_photos, head_change, photos
+from .tour import ProbeResult, classify_photos, head_change, photos, tour_probe
 
-__all__ = ["classify_photos", "head_change", "photos"]
+__all__ = ["ProbeResult", "classify_photos", "head_change", "photos", "tour_probe"]

