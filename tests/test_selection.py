@@ -1,0 +1,217 @@
+"""Model selection before training: candidates, rank_models and score_vs_accuracy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tlworkbench import diagnostics, selection, zoo
+from tlworkbench.datasets import ImageDataset, load_dataset, subsample
+from tlworkbench.errors import DataError, TLWError, UnknownModelError, UnknownNameError
+from tlworkbench.features import FeatureCache, extract_features
+from tlworkbench.selection import Candidate, as_candidates, rank_models, score_vs_accuracy
+
+@pytest.fixture(scope="module")
+def digits():
+    return subsample(load_dataset("sklearn_digits", split="train"), per_class=8, seed=0)
+
+
+@pytest.fixture(scope="module")
+def digits_test():
+    return load_dataset("sklearn_digits", split="test", max_size=100)
+
+
+def _cands():
+    return [("a", "small_cnn", None), ("b", "small_resnet", None), Candidate("c", "small_cnn", None, image_size=24)]
+
+
+# ---------------------------------------------------------------------------- candidates
+
+
+def test_candidates_are_accepted_in_every_documented_form():
+    out = as_candidates([
+        "small_cnn",
+        ("fonts", "small_cnn", "tlw:font_digits"),
+        ("small_resnet", None),
+        {"label": "lite", "name": "efficientnet_lite0", "image_size": 48},
+        Candidate("mine", "small_cnn"),
+    ])
+    assert [c.label for c in out] == ["small_cnn", "fonts", "small_resnet:None", "lite", "mine"]
+    assert out[1].weights == "tlw:font_digits" and out[2].weights is None
+    assert out[3].weights == "default" and out[3].image_size == 48
+
+
+def test_an_empty_candidate_list_is_a_clear_error(digits):
+    with pytest.raises(ValueError, match="at least one model"):
+        rank_models([], digits)
+
+
+def test_an_unknown_model_name_fails_before_any_model_is_loaded(digits, monkeypatch):
+    loaded = []
+    monkeypatch.setattr(selection, "load_model", lambda *a, **k: loaded.append(a))
+    with pytest.raises(UnknownModelError, match="Did you mean 'small_cnn'") as info:
+        rank_models([("a", "small_cnn", None), ("b", "small_cnm", None)], digits)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, TLWError)
+    assert loaded == []
+
+
+def test_duplicate_labels_and_odd_shapes_are_rejected():
+    with pytest.raises(ValueError, match="same label 'a'"):
+        as_candidates([("a", "small_cnn", None), ("a", "small_resnet", None)])
+    with pytest.raises(TypeError, match="Candidate 0"):
+        as_candidates([42])
+    with pytest.raises(TypeError, match="without a 'name'"):
+        as_candidates([{"label": "x"}])
+    with pytest.raises(TypeError, match="unknown keys"):
+        as_candidates([{"name": "small_cnn", "weight": None}])
+    with pytest.raises(TypeError, match="Wrap it in a list"):
+        as_candidates(("a", "small_cnn", None))
+    with pytest.raises(ValueError, match="image_size"):
+        as_candidates([Candidate("a", "small_cnn", image_size=0)])
+
+
+def test_imagenet_models_run_at_the_profile_size_small_models_at_their_own():
+    assert selection.candidate_image_size("efficientnet_lite2", profile="quick") == 64
+    assert selection.candidate_image_size("efficientnet_lite2", profile="full") == 128
+    assert selection.candidate_image_size("small_cnn", profile="full") == 32
+
+
+# ---------------------------------------------------------------------------- rank_models
+
+
+def test_rank_models_scores_every_candidate_in_one_sorted_table(digits):
+    table = rank_models(_cands(), digits, progress=False, cache=False, sort_by="leep")
+    assert list(table["rank"]) == [1, 2, 3]
+    assert sorted(table["label"]) == ["a", "b", "c"]
+    assert table["leep"].is_monotonic_decreasing
+    for s in selection.SCORES:
+        assert np.isfinite(table[s]).all()
+        assert (table[f"{s}_seconds"] >= 0).all()
+    parts = table[["features_seconds", *[f"{s}_seconds" for s in selection.SCORES]]].sum(axis=1)
+    assert np.allclose(table["score_seconds"], parts)
+    assert (table["n"] == len(digits)).all()
+    assert table.set_index("label").loc["c", "image_size"] == 24
+    assert table.set_index("label").loc["b", "feature_dim"] == zoo.load_model("small_resnet").feature_dim
+    assert table.attrs["sort_by"] == "leep"
+
+
+def test_features_are_extracted_once_per_candidate_and_then_served_from_the_cache(digits):
+    cache = FeatureCache()
+    first = rank_models(_cands(), digits, progress=False, cache=cache)
+    assert cache.misses == 3 and len(cache) == 3 and not first["features_cached"].any()
+    again = rank_models(_cands(), digits, progress=False, cache=cache)
+    assert cache.misses == 3 and again["features_cached"].all()
+    cols = list(selection.SCORES)
+    pd.testing.assert_frame_equal(first.set_index("label")[cols], again.set_index("label")[cols])
+
+
+def test_leep_and_nce_use_the_candidates_own_source_head(digits):
+    table = rank_models([("a", "small_cnn", None)], digits, progress=False, cache=False, seed=3)
+    model = zoo.load_model("small_cnn", weights=None, seed=3)
+    f, y = extract_features(model, digits.with_transform(model), cache=False, progress=False)
+    with torch.no_grad():
+        probs = torch.softmax(model.head(f), dim=1).double().numpy()
+    row = table.iloc[0]
+    assert row["source_classes"] == model.num_classes
+    assert row["leep"] == pytest.approx(diagnostics.leep(probs, y.numpy()), abs=1e-6)
+    assert row["nce"] == pytest.approx(diagnostics.nce(probs.argmax(1), y.numpy()), abs=1e-9)
+    assert row["logme"] == pytest.approx(diagnostics.logme(f.double().numpy(), y.numpy()), rel=1e-6)
+
+
+def test_a_source_model_keeps_its_source_classes(digits, tmp_path, monkeypatch):
+    monkeypatch.setenv("TLW_DATA", str(tmp_path))
+    table = rank_models([("digits", "small_cnn", "tlw:sklearn_digits"), ("random", "small_cnn", None)], digits,
+                        progress=False, cache=False)
+    row = table.set_index("label").loc["digits"]
+    assert row["weights"] == "tlw:sklearn_digits" and row["source_classes"] == 10
+    # a head trained on the same digits predicts the target labels far better than a random head
+    assert table.iloc[0]["label"] == "digits"
+    assert row["leep"] > table.set_index("label").loc["random", "leep"] + 0.5
+
+
+def test_a_subset_of_scores_and_a_held_out_probe(digits, digits_test):
+    table = rank_models(_cands()[:2], digits, scores=["logme"], target_test=digits_test, progress=False,
+                        sort_by="probe_accuracy")
+    assert "leep" not in table and "h_score" not in table and "logme" in table
+    assert table["probe_accuracy"].between(0, 1).all() and table["probe_accuracy"].is_monotonic_decreasing
+    assert (table["probe_seconds"] > 0).all()
+
+
+def test_bad_scores_and_sort_keys_are_clear_errors(digits):
+    with pytest.raises(UnknownNameError, match="Did you mean 'logme'"):
+        rank_models(_cands(), digits, scores=["logm"])
+    with pytest.raises(ValueError, match="at least one score"):
+        rank_models(_cands(), digits, scores=[])
+    with pytest.raises(ValueError, match="'sort_by'.*'leep'"):
+        rank_models(_cands(), digits, scores=["logme"], sort_by="leep")
+    with pytest.raises(ValueError, match="'sort_by'"):
+        rank_models(_cands(), digits, sort_by="probe_accuracy")  # no target_test, no probe
+    with pytest.raises(TypeError, match="'cache'"):
+        rank_models(_cands(), digits, cache="yes")
+
+
+def test_bad_data_is_reported_by_the_checks_below(digits):
+    with pytest.raises(DataError, match="None"):
+        rank_models(_cands(), None)
+    with pytest.raises(DataError, match="empty"):
+        rank_models(_cands(), digits.subset([]))
+    one_class = digits.subset(np.flatnonzero(digits.targets.numpy() == 0))
+    with pytest.raises(DataError, match="at least 2 classes"):
+        rank_models(_cands(), one_class, progress=False)
+    with pytest.raises(DataError, match="get_batch"):
+        rank_models(_cands(), [(torch.zeros(1, 8, 8), 0)], progress=False)
+
+
+def test_images_of_any_channel_count_are_read_through_each_candidate(digits):
+    rgb = ImageDataset(digits.images.expand(-1, 3, -1, -1).contiguous(), digits.targets, digits.classes,
+                       name="rgb digits")
+    table = rank_models([("a", "small_cnn", None)], rgb, scores=["logme"], progress=False, cache=False)
+    assert np.isfinite(table["logme"]).all()
+
+
+# ---------------------------------------------------------------------------- score_vs_accuracy
+
+
+def _frame():
+    return pd.DataFrame({"label": ["a", "b", "c", "d"], "logme": [0.1, 0.4, 0.3, 0.9],
+                         "leep": [-1.0, -3.0, -2.0, -4.0], "note": ["x"] * 4})
+
+
+def test_score_vs_accuracy_reports_tau_r_and_the_pick():
+    acc = {"a": 0.5, "b": 0.7, "c": 0.6, "d": 0.9}
+    out = score_vs_accuracy(_frame(), acc).set_index("score")
+    assert list(out.index) == ["logme", "leep"]
+    assert out.loc["logme", "kendall_tau"] == pytest.approx(1.0)
+    assert out.loc["leep", "kendall_tau"] == pytest.approx(-1.0)
+    assert out.loc["logme", "picked"] == "d" and out.loc["logme", "regret"] == pytest.approx(0.0)
+    assert out.loc["leep", "picked"] == "a" and out.loc["leep", "regret"] == pytest.approx(0.4)
+    r = np.corrcoef([0.1, 0.4, 0.3, 0.9], [0.5, 0.7, 0.6, 0.9])[0, 1]
+    assert out.loc["logme", "pearson_r"] == pytest.approx(r)
+
+
+def test_score_vs_accuracy_takes_a_series_or_a_frame_and_a_score_subset():
+    acc = pd.Series({"a": 0.5, "b": 0.7, "c": 0.6, "d": 0.9})
+    a = score_vs_accuracy(_frame(), acc, scores=["logme"])
+    b = score_vs_accuracy(_frame(), acc.rename("accuracy").rename_axis("label").reset_index())
+    assert list(a["score"]) == ["logme"]
+    assert a.iloc[0]["kendall_tau"] == b.set_index("score").loc["logme", "kendall_tau"]
+
+
+def test_score_vs_accuracy_errors_name_the_problem():
+    acc = {"a": 0.5, "b": 0.7, "c": 0.6, "d": 0.9}
+    with pytest.raises(DataError, match=r"missing \['d'\]"):
+        score_vs_accuracy(_frame(), {"a": 0.5, "b": 0.7, "c": 0.6})
+    with pytest.raises(DataError, match=r"unknown \['e'\]"):
+        score_vs_accuracy(_frame(), {**acc, "e": 0.1})
+    with pytest.raises(DataError, match="Did you mean 'logme'"):
+        score_vs_accuracy(_frame(), acc, scores=["logm"])
+    with pytest.raises(DataError, match="no score column"):
+        score_vs_accuracy(_frame()[["label", "note"]], acc)
+    with pytest.raises(DataError, match="at least 3 rows"):
+        score_vs_accuracy(_frame().iloc[:2], {"a": 0.5, "b": 0.7})
+    with pytest.raises(DataError, match="DataFrame from rank_models"):
+        score_vs_accuracy([1, 2, 3], acc)
+    with pytest.raises(DataError, match="map each candidate"):
+        score_vs_accuracy(_frame(), [0.5, 0.7, 0.6, 0.9])
