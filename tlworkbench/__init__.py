@@ -41,6 +41,7 @@ from .freezing import (
     unfreeze,
 )
 from .transforms import ImageTransform, TextTransform
+from .selection import Candidate, rank_models, score_vs_accuracy
 from .sources import pretrain_source  # registers weights="tlw:<source>"
 from .training import History, fit
 from .widgets import FreezePanel
@@ -57,4 +58,5 @@ __all__ = [
     "ImageTransform", "TextTransform", "ModelSpec", "TransferModel", "list_models", "load_model",
     "FreezePanel", "diagnostics", "plots", "widgets",
     "compare", "Evaluation", "evaluate", "FeatureCache", "extract_features", "pretrain_source", "History", "fit",
+    "Candidate", "rank_models", "score_vs_accuracy",
 ]

@@ -38,7 +38,18 @@ def source_path(arch: str, source: str, *, seed: int = 0, epochs: int, profile: 
     """Where the weights of a workbench source model live in the cache."""
     prof = get_profile(profile)
     safe = source.replace(":", "-")
-    return data_home() / "sources" / f"{arch}-{safe}-{prof.name}-e{epochs}-s{seed}.pt"
+    return data_home() / "sources" / f"{arch}-{_layout(arch)}-{safe}-{prof.name}-e{epochs}-s{seed}.pt"
+
+
+def _layout(arch: str) -> str:
+    """A short digest of the architecture's parameter shapes: a changed architecture gets a new
+    cache file instead of an incompatible old one."""
+    import hashlib
+
+    with torch.device("meta"):
+        model = load_model(arch, num_classes=2, weights=None)
+    shapes = ";".join(f"{k}:{tuple(v.shape)}" for k, v in model.backbone.state_dict().items())
+    return hashlib.sha256(shapes.encode()).hexdigest()[:8]
 
 
 def pretrain_source(arch: str, source: str, *, seed: int = 0, epochs: int | None = None,
