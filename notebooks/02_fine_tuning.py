@@ -30,7 +30,7 @@
 
 # %% tags=["parameters"]
 profile = None  # "quick" (CPU, minutes) or "full" (GPU kernel); None reads TLW_PROFILE
-budgets = [10, 30]  # labelled examples per class
+budgets = [10, 50]  # labelled examples per class
 seed = 0
 
 # %%

@@ -117,7 +117,7 @@ def run_recipe(recipe: Recipe, *, budget: int, seed: int = 0, profile: str | Pro
     return row, history, model
 
 
-def run_recipes(recipes: Sequence[Recipe] = RECIPES, *, budgets: Sequence[int] = (10, 30), seed: int = 0,
+def run_recipes(recipes: Sequence[Recipe] = RECIPES, *, budgets: Sequence[int] = (10, 50), seed: int = 0,
                 profile: str | Profile | None = None, progress: bool = True
                 ) -> tuple[pd.DataFrame, dict[str, History], dict[str, TransferModel]]:
     """Every recipe at every budget it applies to.
@@ -199,7 +199,7 @@ class FineTuningResult:
         return conclude(self.table)
 
 
-def run_fine_tuning(*, budgets: Sequence[int] = (10, 30), seed: int = 0, profile: str | Profile | None = None,
+def run_fine_tuning(*, budgets: Sequence[int] = (10, 50), seed: int = 0, profile: str | Profile | None = None,
                     progress: bool = False) -> FineTuningResult:
     """Run every recipe of notebook 02."""
     table, histories, models = run_recipes(RECIPES, budgets=budgets, seed=seed, profile=profile, progress=progress)
