@@ -317,7 +317,7 @@ def load_model(name: str, *, num_classes: int | None = None, weights: str | Path
             if prefix not in _PROVIDERS:
                 raise NoWeightsError(f"Unknown weights {weights!r}: no provider for {prefix!r}:. "
                                      f"Known: {sorted(_PROVIDERS)} (import tlworkbench first).")
-            path = _PROVIDERS[prefix](spec, key, **provider_kwargs)
+            path = _PROVIDERS[prefix](spec, key, profile=profile, **provider_kwargs)
             card = read_card(path)
             state = load_state_dict(path, what=f"{weights} weight file")
             n_src = int(card.get("num_classes", state[_head_weight_key(state)].shape[0]))
