@@ -6,7 +6,7 @@ Example:
     >>> model = tlw.load_model("efficientnet_lite0", num_classes=10)   # doctest: +SKIP
 """
 
-from . import diagnostics, plots, widgets
+from . import adaptation, diagnostics, plots, widgets
 from .config import Profile, data_home, get_device, get_profile, seed_everything, use_amp
 from .datasets import (
     ImageDataset,
@@ -56,7 +56,7 @@ __all__ = [
     "TLWError", "TrainingDivergedError", "UnknownDatasetError", "UnknownModelError", "UnknownStrategyError",
     "count_parameters", "freeze", "freeze_to", "set_bn_policy", "set_lr_mult", "trainable_table", "unfreeze",
     "ImageTransform", "TextTransform", "ModelSpec", "TransferModel", "list_models", "load_model",
-    "FreezePanel", "diagnostics", "plots", "widgets",
+    "FreezePanel", "adaptation", "diagnostics", "plots", "widgets",
     "compare", "Evaluation", "evaluate", "FeatureCache", "extract_features", "pretrain_source", "History", "fit",
     "Candidate", "rank_models", "score_vs_accuracy",
 ]
