@@ -30,3 +30,15 @@ def pyplot():
     plt.close("all")
     yield plt
     plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run a module's tiny models on one torch thread (two threads on shared cores spin and
+    wait); the previous count is restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

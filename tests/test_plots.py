@@ -17,13 +17,6 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 from tlworkbench import plots  # noqa: E402
 
 
-@pytest.fixture
-def pyplot():
-    plt.close("all")
-    yield plt
-    plt.close("all")
-
-
 def legend_texts(ax):
     return [t.get_text() for t in ax.get_legend().get_texts()]
 
