@@ -425,3 +425,16 @@ def test_other_bad_inputs():
         negative_transfer_gap([0.1, 0.2], [0.2, 0.3], level=1.5)
     with pytest.raises(ValueError, match="'n_permutations'"):
         mmd_test(FEATURES, FEATURES, n_permutations=0)
+
+
+def test_h_score_with_fewer_samples_than_dimensions_still_separates_informative_features():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(4), 10)  # 40 samples, 100 dimensions
+    informative = np.eye(4)[y] @ rng.normal(size=(4, 100)) + 0.5 * rng.normal(size=(40, 100))
+    noise = rng.normal(size=(40, 100))
+    # the plain estimate is singular: any features reach the ceiling K - 1
+    assert h_score(noise, y, shrinkage=False) == pytest.approx(3.0, rel=1e-6)
+    assert h_score(informative, y, shrinkage=False) == pytest.approx(3.0, rel=1e-6)
+    # the default shrinks the covariance here and ranks the two again
+    assert h_score(informative, y) > 3 * h_score(noise, y)
+    assert h_score(informative, y) == pytest.approx(h_score(informative, y, shrinkage=True))

@@ -783,7 +783,7 @@ def nce(source_labels: Any, labels: Any) -> float:
     return float(np.sum(joint[nonzero] * np.log(conditional)))
 
 
-def h_score(features: Any, labels: Any) -> float:
+def h_score(features: Any, labels: Any, *, shrinkage: bool | None = None) -> float:
     """H-score: ``tr(cov(f)⁻¹ cov(E[f | y]))``, how much of the feature variance the labels explain.
 
     ``cov(E[f | y])`` is the covariance of the features with every sample replaced by its class
@@ -792,13 +792,24 @@ def h_score(features: Any, labels: Any) -> float:
     pseudo-inverse (eigenvalues below ``1e-10`` of the largest are dropped), so collinear or
     constant features are allowed. Larger is better.
 
+    With no more samples than feature dimensions the sample covariance is singular and the plain
+    score sits at its ceiling ``K - 1`` for any features. There (``shrinkage=None``, the default,
+    shrinks when ``n <= d``) ``cov(f)`` is replaced by its Ledoit–Wolf estimate
+    ``(1 - a) cov(f) + a (tr cov(f) / d) I`` and ``cov(E[f | y])`` is scaled by ``1 - a``, as in
+    the shrinkage-based H-score of Ibrahim et al. (2022); the result is no longer invariant to
+    linear maps of the features but ranks them again.
+
     References:
         Y. Bao, Y. Li, S.-L. Huang, L. Zhang, L. Zheng, A. Zamir, L. Guibas. "An
         Information-Theoretic Approach to Transferability in Task Transfer Learning." ICIP 2019.
+        S. Ibrahim, N. Ponomareva, R. Mazumder. "Newer is not always better: Rethinking
+        transferability metrics, their peculiarities, stability and performance." ECML PKDD 2022.
 
     Args:
         features: target-task features from the pretrained model, ``(n, d)``.
         labels: target labels, ``(n,)``, at least two classes.
+        shrinkage: ``True`` always shrinks the covariance, ``False`` never, ``None`` when
+            ``n <= d``.
 
     Returns:
         The H-score (>= 0).
@@ -817,8 +828,14 @@ def h_score(features: Any, labels: Any) -> float:
     counts = np.bincount(y)
     class_means = (np.eye(len(counts))[y].T @ centred) / counts[:, None]
     n = len(f)
-    cov_f = centred.T @ centred / n
     cov_g = (class_means.T * counts) @ class_means / n
+    if shrinkage or (shrinkage is None and n <= f.shape[1]):
+        from sklearn.covariance import ledoit_wolf
+
+        cov_f, alpha = ledoit_wolf(centred, assume_centered=True)
+        cov_g = (1.0 - alpha) * cov_g
+    else:
+        cov_f = centred.T @ centred / n
     inv = np.linalg.pinv(cov_f, rtol=1e-10, hermitian=True)
     return float(max(np.trace(inv @ cov_g), 0.0))
 
