@@ -89,9 +89,7 @@ correlation.round(3)
 #
 # What a shift looks like inside a model: the MNIST model's features of 500 MNIST test digits and
 # the same 500 digits blurred (PCA), before and after AdaBN (below) re-estimates its BatchNorm
-# statistics on blurred training images. the font model's features of 500 font digits and
-# 500 MNIST digits (PCA), before and after AdaBN (below) re-estimates its BatchNorm statistics on
-# MNIST.
+# statistics on blurred training images.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(14, 5), layout="constrained")

@@ -585,7 +585,7 @@ def _pair(source: str, target: str, description: str, name: str | None = None) -
 DOMAIN_PAIRS: dict[str, DomainPair] = {p.name: p for p in [
     _pair("font_digits", "mnist", "printed digits in 15 typefaces -> handwriting (as SynDigits -> MNIST)"),
     _pair("mnist", "sklearn_digits", "28 px handwriting -> 8x8 scans with 17 grey levels"),
-    _pair("mnist", "opencv_digits", "one handwriting collection -> another (stroke, framing, 20 px)"),
+    _pair("mnist", "opencv_digits", "the same MNIST digits cut to 20 px in another framing: resolution and framing only"),
     _pair("sklearn_digits", "mnist", "8x8 coarse scans -> 28 px handwriting"),
     _pair("mnist", "mnist+blur0.5", "the same digits out of focus", "mnist->mnist+blur"),
     _pair("mnist", "mnist+invert1", "dark digits on a light ground", "mnist->mnist+invert"),
