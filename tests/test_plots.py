@@ -4,7 +4,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
@@ -484,3 +483,30 @@ def test_functions_draw_on_the_given_axes_only(pyplot):
     assert plots.plot_data_efficiency(budget_frame(), ax=ax) is ax
     assert plots.plot_transfer_gap(budget_frame(), ax=ax) is ax
     assert pyplot.get_fignums() == [fig.number]
+
+
+def test_plot_worst_shows_the_highest_loss_examples_first(pyplot):
+    from tlworkbench.evaluation import evaluation_from_logits
+
+    logits = torch.tensor([[4.0, 0.0], [0.0, 4.0], [3.0, 0.0], [0.0, 0.5]])
+    labels = torch.tensor([0, 0, 1, 1])  # 1 and 2 are wrong (2 less confidently), 3 right
+    images = np.stack([np.full((4, 4), v, dtype=np.uint8) for v in (10, 20, 30, 40)])
+    display = plots.plot_worst(evaluation_from_logits(logits, labels, classes=["cat", "dog"]), images, k=3)
+    titles = [ax.get_title() for ax in display.axes_.ravel()[:3]]
+    assert [t.split("\n")[0] for t in titles] == ["cat / dog", "dog / cat", "dog / dog"]
+    assert all("loss" in t for t in titles)
+    losses = [float(t.split("loss ")[1]) for t in titles]
+    assert losses == sorted(losses, reverse=True)
+    assert list(display.correct) == [False, False, True]
+    # the images are those of the examples picked: 20 (index 1), then 30, then 40
+    assert [round(float(im.get_array().mean()) * 255) for im in display.images_[:3]] == [20, 30, 40]
+
+
+def test_plot_worst_rejects_bad_input(pyplot):
+    from tlworkbench.evaluation import evaluation_from_logits
+
+    ev = evaluation_from_logits(torch.zeros(3, 2), torch.tensor([0, 1, 0]))
+    with pytest.raises(ValueError, match="Evaluation"):
+        plots.plot_worst(np.zeros(3), np.zeros((3, 4, 4)))
+    with pytest.raises(ValueError, match="3 evaluated images"):
+        plots.plot_worst(ev, np.zeros((2, 4, 4)))

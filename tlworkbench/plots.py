@@ -36,6 +36,7 @@ __all__ = [
     "plot_embedding",
     "SampleGridDisplay",
     "plot_samples",
+    "plot_worst",
     "plot_domain_pairs",
     "plot_layer_transfer",
     "plot_trainable",
@@ -1113,6 +1114,54 @@ def plot_samples(
         images, labels=labels, predictions=predictions, class_names=class_names, ncols=ncols,
         max_images=max_images, axes=axes, figure=figure, cmap=cmap,
     )
+
+
+def plot_worst(
+    evaluation: Any,
+    images: Any,
+    *,
+    k: int = 16,
+    ncols: int = 8,
+    figure: Figure | SubFigure | None = None,
+    cmap: Any = "gray",
+) -> SampleGridDisplay:
+    """Draw the ``k`` test images with the highest loss, titled "true / pred" and the loss.
+
+    The examples a model gets most confidently wrong show what it has not learned (or a wrong
+    label in the data).
+
+    Args:
+        evaluation: an :class:`~tlworkbench.evaluation.Evaluation` (from ``tlw.evaluate``).
+        images: the evaluated data set's images, in the order evaluated (``data.images``).
+        k: how many examples, highest loss first.
+        ncols: number of columns.
+        figure: a Figure or SubFigure to draw the grid into.
+        cmap: colormap for single-channel images.
+
+    Returns:
+        A drawn :class:`SampleGridDisplay`; ``.correct`` says which of them were right.
+
+    Raises:
+        ValueError: if ``evaluation`` has no ``worst`` method, or ``images`` has another length.
+    """
+    func = "plot_worst"
+    if not callable(getattr(evaluation, "worst", None)):
+        raise ValueError(f"The 'evaluation' parameter of {func} must be an Evaluation from tlw.evaluate. "
+                         f"Got {_got(evaluation)} instead.")
+    k = _check_positive_int(k, "k", func)
+    n = len(evaluation.y_true)
+    if len(images) != n:
+        raise ValueError(f"The 'images' parameter of {func} must hold the {n} evaluated images, in order. "
+                         f"Got {len(images)} instead.")
+    worst = evaluation.worst(min(k, n))
+    picked = [images[int(i)] for i in worst["index"]]
+    display = SampleGridDisplay.from_images(
+        picked, labels=worst["y_true"].to_numpy(), predictions=worst["y_pred"].to_numpy(),
+        class_names=list(evaluation.classes), ncols=ncols, figure=figure, cmap=cmap,
+    )
+    for ax, loss in zip(display.axes_.ravel(), worst["loss"]):
+        ax.set_title(f"{ax.get_title()}\nloss {loss:.2f}", fontsize=8, color=ax.title.get_color())
+    return display
 
 
 def plot_domain_pairs(
