@@ -438,3 +438,23 @@ def test_h_score_with_fewer_samples_than_dimensions_still_separates_informative_
     # the default shrinks the covariance here and ranks the two again
     assert h_score(informative, y) > 3 * h_score(noise, y)
     assert h_score(informative, y) == pytest.approx(h_score(informative, y, shrinkage=True))
+
+
+@pytest.mark.parametrize("n, d", [(40, 100), (200, 30)])
+def test_h_score_shrinkage_matches_scikit_learns_ledoit_wolf(n, d):
+    from sklearn.covariance import ledoit_wolf
+
+    from tlworkbench.diagnostics import _ledoit_wolf_shrinkage
+
+    rng = np.random.default_rng(1)
+    y = np.arange(n) % 5
+    f = np.eye(5)[y] @ rng.normal(size=(5, d)) + rng.normal(size=(n, d)) * rng.uniform(0.5, 2.0, size=d)
+    centred = f - f.mean(axis=0)
+    cov, alpha = ledoit_wolf(centred, assume_centered=True)
+    assert _ledoit_wolf_shrinkage(centred)[0] == pytest.approx(alpha, rel=1e-9)
+    # the score from scikit-learn's d x d estimate, written out
+    counts = np.bincount(y)
+    means = (np.eye(5)[y].T @ centred) / counts[:, None]
+    cov_g = (1 - alpha) * (means.T * counts) @ means / n
+    expected = np.trace(np.linalg.inv(cov) @ cov_g)
+    assert h_score(f, y, shrinkage=True) == pytest.approx(expected, rel=1e-7)
