@@ -103,6 +103,15 @@ result = experiments.tour_probe(target_model, per_class=20, seed=seed, profile=p
 plots.plot_confusion(result.evaluation.y_true, result.evaluation.y_pred,
                      class_names=result.evaluation.classes);
 
+# %% [markdown]
+# Accuracy per class, and the test images the probe got most confidently wrong (highest loss):
+# they show which silhouettes the ImageNet features confuse.
+
+# %%
+plots.plot_per_class(result.evaluation.per_class)
+test_images = tlw.load_dataset("animal_mnist", split="test", profile=prof).images
+plots.plot_worst(result.evaluation, test_images, k=16);
+
 # %% tags=["summary"]
 result.summary
 

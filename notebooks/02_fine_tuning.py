@@ -34,6 +34,8 @@ budgets = [10, 50]  # labelled examples per class
 seed = 0
 
 # %%
+import matplotlib.pyplot as plt
+
 import tlworkbench as tlw
 from tlworkbench import plots
 from tlworkbench.experiments import fine_tuning as ftx
@@ -58,7 +60,9 @@ panel.set_lr_mult("stage7", 0.3)
 panel
 
 # %%
-plots.plot_trainable(panel.table())
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.5), layout="constrained")
+plots.plot_trainable(panel.table(), ax=axes[0])
+plots.plot_frozen_fraction(panel.table(), ax=axes[1])
 panel.table()
 
 # %% [markdown]
@@ -75,8 +79,6 @@ panel.table()
 table, histories, models = ftx.run_recipes(budgets=budgets, seed=seed, profile=prof)
 
 # %%
-import matplotlib.pyplot as plt
-
 fig, axes = plt.subplots(1, len(budgets), figsize=(6 * len(budgets), 3.8), sharex=True)
 for ax, b in zip(axes, budgets):
     sub = table[table["budget"] == b].sort_values("accuracy")
