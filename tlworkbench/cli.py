@@ -12,13 +12,14 @@ import argparse
 import base64
 import html
 import os
+import re
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["run_notebooks", "write_report", "main"]
+__all__ = ["run_notebooks", "plot_kinds", "gallery", "headline", "results_markdown", "write_report", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,6 +77,80 @@ def _outputs(nb_path: Path) -> tuple[list[str], list[str]]:
     return images, tables
 
 
+_PLOT_CALL = re.compile(r"\bplots\.(plot_\w+)\s*\(|\b(FreezePanel)\s*\(")
+
+
+def plot_kinds() -> list[str]:
+    """The plot functions of :mod:`tlworkbench.plots`: one report figure is wanted of each."""
+    from . import plots
+
+    return [name for name in plots.__all__ if name.startswith("plot_")]
+
+
+def gallery(executed: list[Path]) -> dict[str, tuple[str, str]]:
+    """The first figure drawn by each plot function in the executed notebooks.
+
+    A code cell that calls ``plots.plot_x(...)`` and outputs one PNG is taken as that figure of
+    ``plot_x`` (a cell calling several plot functions into one figure counts for each of them).
+
+    Returns:
+        ``{plot function: (notebook name, base64 PNG)}``.
+    """
+    import nbformat
+
+    found: dict[str, tuple[str, str]] = {}
+    for path in executed:
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            pngs = [o["data"]["image/png"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+            if not pngs:
+                continue
+            for match in _PLOT_CALL.finditer(cell.source):
+                kind = match.group(1) or match.group(2)
+                found.setdefault(kind, (path.stem, pngs[0]))
+    return found
+
+
+def _gallery_html(executed: list[Path]) -> str:
+    figures = gallery(executed)
+    parts = ["<h2>One figure of each plot kind</h2>"]
+    missing = [k for k in plot_kinds() if k not in figures]
+    if missing:
+        parts.append("<p>Not drawn by the notebooks run: " + ", ".join(missing) + "</p>")
+    for kind in plot_kinds():
+        if kind in figures:
+            notebook, png = figures[kind]
+            parts.append(f"<h3><code>plots.{kind}</code> <small>({html.escape(notebook)})</small></h3>"
+                         f"<img style='max-width:700px' src='data:image/png;base64,{png}'>")
+    return "\n".join(parts)
+
+
+def headline(nb_path: Path) -> str:
+    """The first sentence of the last printed text of an executed notebook (its conclusion)."""
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    texts = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+             if o.get("output_type") == "stream" and o.get("name") == "stdout" and o.get("text", "").strip()]
+    if not texts:
+        return ""
+    first = texts[-1].strip().splitlines()[0]
+    end = re.search(r"(?<=[a-z0-9)%])\.(\s|$)", first)
+    return first[: end.end()].strip() if end else first
+
+
+def results_markdown(results: pd.DataFrame, out: Path, *, profile: str) -> str:
+    """A Markdown table of the run: notebook, status, wall time and the conclusion's first sentence."""
+    lines = [f"| notebook | status | wall time ({profile} profile) | headline |", "|---|---|---|---|"]
+    for row in results.itertuples():
+        executed = out / f"{row.notebook}.ipynb"
+        text = headline(executed) if executed.exists() and row.status == "ok" else row.error
+        lines.append(f"| {row.notebook} | {row.status} | {row.seconds:.0f} s | {text.replace('|', '/')} |")
+    return "\n".join(lines) + "\n"
+
+
 def write_report(results: pd.DataFrame, out: Path, *, profile: str) -> Path:
     """Write ``out/report.html`` (and each notebook's HTML) from executed notebooks in ``out``."""
     from nbconvert import HTMLExporter
@@ -87,8 +162,15 @@ def write_report(results: pd.DataFrame, out: Path, *, profile: str) -> Path:
     shot = out / "freeze_panel.png"
     if shot.exists():
         b64 = base64.b64encode(shot.read_bytes()).decode()
-        parts.append("<h2>FreezePanel in JupyterLab</h2>"
+        taken = time.strftime("%Y-%m-%d %H:%M", time.localtime(shot.stat().st_mtime))
+        parts.append(f"<h2>FreezePanel in JupyterLab</h2><p>screenshot by the browser test, {taken}</p>"
                      f"<img style='max-width:900px' src='data:image/png;base64,{b64}'>")
+    else:
+        parts.append("<h2>FreezePanel in JupyterLab</h2><p>No screenshot: the browser test "
+                     "(tests/test_browser.py, run by <code>make report</code>) did not run here; it needs "
+                     "Debian's chromium and the playwright package.</p>")
+    executed = [out / f"{row.notebook}.ipynb" for row in results.itertuples()]
+    parts.append(_gallery_html([p for p in executed if p.exists()]))
     for row in results.itertuples():
         executed = out / f"{row.notebook}.ipynb"
         parts.append(f"<h2>{html.escape(row.notebook)}</h2><p>{row.status}, {row.seconds:.0f} s"
@@ -120,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["TLW_PROFILE"] = args.profile
     results = run_notebooks(args.notebooks, args.out, profile=args.profile, only=args.only)
     results.to_csv(args.out / "results.csv", index=False)
+    (args.out / "results.md").write_text(results_markdown(results, args.out, profile=args.profile), encoding="utf-8")
     report = write_report(results, args.out, profile=args.profile)
     print(results.to_string(index=False))
     print(f"\nreport: {report}")

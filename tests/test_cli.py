@@ -1,0 +1,74 @@
+"""The report command's parts: the plot gallery and the report page, on small made-up notebooks."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+
+from tlworkbench import cli, plots
+
+ROOT = Path(__file__).resolve().parent.parent
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n-made-up-").decode()
+
+
+def _executed(path: Path, cells: list[tuple[str, bool]]) -> Path:
+    nb = nbformat.v4.new_notebook()
+    for source, with_png in cells:
+        cell = nbformat.v4.new_code_cell(source)
+        if with_png:
+            cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})]
+        nb.cells.append(cell)
+    nbformat.write(nb, path)
+    return path
+
+
+def test_plot_kinds_are_the_plot_functions():
+    kinds = cli.plot_kinds()
+    assert "plot_confusion" in kinds and "plot_worst" in kinds
+    assert all(callable(getattr(plots, k)) for k in kinds)
+
+
+def test_gallery_takes_the_first_figure_of_each_call(tmp_path):
+    a = _executed(tmp_path / "00_a.ipynb", [("plots.plot_confusion(y, p)", True),
+                                             ("x = 1  # plots.plot_history( in a cell without a figure", False),
+                                             ("ax = plots.plot_history(h)\nplots.plot_per_class(t, ax=ax)", True)])
+    b = _executed(tmp_path / "01_b.ipynb", [("plots.plot_confusion(y2, p2)", True),
+                                             ("panel = tlw.FreezePanel(model)", True)])
+    found = cli.gallery([a, b])
+    assert set(found) == {"plot_confusion", "plot_history", "plot_per_class", "FreezePanel"}
+    assert found["plot_confusion"][0] == "00_a"  # the first notebook wins
+    assert found["FreezePanel"] == ("01_b", PNG)
+
+
+def test_report_lists_every_plot_kind_and_says_which_are_missing(tmp_path):
+    _executed(tmp_path / "00_a.ipynb", [("plots.plot_confusion(y, p)", True)])
+    results = pd.DataFrame([{"notebook": "00_a", "status": "ok", "seconds": 1.0, "error": ""}])
+    page = cli.write_report(results, tmp_path, profile="quick").read_text()
+    assert "<code>plots.plot_confusion</code>" in page
+    missing = re.search(r"Not drawn by the notebooks run: ([^<]*)", page).group(1).split(", ")
+    assert set(missing) == set(cli.plot_kinds()) - {"plot_confusion"}
+    assert "No screenshot" in page  # no freeze_panel.png in this folder
+
+
+def test_notebooks_00_to_04_draw_every_plot_kind():
+    sources = "\n".join(p.read_text() for p in sorted((ROOT / "notebooks").glob("0[0-4]_*.py")))
+    drawn = {m.group(1) for m in re.finditer(r"\bplots\.(plot_\w+)\s*\(", sources)}
+    assert set(cli.plot_kinds()) <= drawn, set(cli.plot_kinds()) - drawn
+
+
+def test_results_markdown_quotes_each_conclusion(tmp_path):
+    path = _executed(tmp_path / "00_a.ipynb", [("print(result.conclusion)", False)])
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                                  text="Accuracy reached 81.0% on 1,000 images. More text.\nLine 2\n")]
+    nbformat.write(nb, path)
+    results = pd.DataFrame([{"notebook": "00_a", "status": "ok", "seconds": 98.4, "error": ""},
+                            {"notebook": "01_b", "status": "failed", "seconds": 3.0, "error": "PapermillExecutionError: x"}])
+    table = cli.results_markdown(results, tmp_path, profile="quick").splitlines()
+    assert table[0].startswith("| notebook | status | wall time (quick profile)")
+    assert table[2] == "| 00_a | ok | 98 s | Accuracy reached 81.0% on 1,000 images. |"
+    assert table[3] == "| 01_b | failed | 3 s | PapermillExecutionError: x |"
