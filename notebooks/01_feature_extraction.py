@@ -159,4 +159,5 @@ print(result.conclusion)
 # Two things help the probe here that a notebook on your own data should try: a middle group's
 # features (the depth plot) often transfer better than the last ones to images unlike ImageNet's,
 # and fine-tuning (notebook 02) lets the backbone itself adapt. In the full profile the images
-# are larger, the seeds more, and whole data sets are used.
+# are larger, the seeds more, whole data sets are used, and the torchvision ImageNet backbones
+# found in the torch hub cache (`tlw.list_models()`, column `offline`) are probed beside Lite0.

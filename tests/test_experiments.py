@@ -120,6 +120,27 @@ def test_embeddings_pair_pixels_and_features():
     assert len(emb["labels"]) == 100 and len(emb["classes"]) == 10
 
 
+def test_the_full_profile_adds_the_cached_torchvision_backbones(monkeypatch):
+    import tlworkbench.zoo as zoo
+
+    assert fx.extra_backbones("quick") == ()
+    table = pd.DataFrame({"name": ["efficientnet_lite0", "resnet18", "vit_b_16", "small_cnn"],
+                          "source": ["ImageNet-1k", "ImageNet-1k", "ImageNet-1k", "none"],
+                          "offline": [True, True, False, False]})
+    monkeypatch.setattr(zoo, "list_models", lambda modality=None: table)
+    assert fx.extra_backbones("full") == ("resnet18",)
+
+
+def test_another_backbone_is_probed_on_the_same_images():
+    eff = fx.data_efficiency("animal_mnist", budgets=(5,), seeds=(0,), profile="quick", n_test=100,
+                             backbones=("efficientnet_lite1",), progress=False)
+    assert set(eff["strategy"]) == {"linear_probe", "linear_probe (efficientnet_lite1)", "scratch"}
+    assert set(eff["model"]) == {"efficientnet_lite0", "efficientnet_lite1", "small_cnn"}
+    assert (eff["n_train"] == 50).all() and eff["accuracy"].between(0.2, 1).all()  # chance is 0.1
+    gains = fx.efficiency_gains(eff)  # the gain stays the Lite0 probe's
+    assert gains.loc[0, "linear_probe"] == pytest.approx(eff.loc[eff["strategy"] == "linear_probe", "accuracy"].iloc[0])
+
+
 def test_scratch_steps_grow_with_the_budget_and_are_capped():
     steps = [fx.scratch_steps(b) for b in (1, 10, 50, 100, 1000)]
     assert steps == sorted(steps) and steps[-1] == steps[-2] == 450 and steps[0] >= 200

@@ -33,6 +33,7 @@ __all__ = [
     "SCRATCH_IMAGE_SIZE",
     "scratch_steps",
     "scratch_epochs",
+    "extra_backbones",
     "data_efficiency",
     "efficiency_gains",
     "layer_probe",
@@ -84,15 +85,43 @@ def _split(target: str, profile: Profile, model) -> tuple[ImageDataset, ImageDat
             load_dataset(target, split="test", transform=model, profile=profile))
 
 
+def extra_backbones(profile: str | Profile | None = None) -> tuple[str, ...]:
+    """The torchvision ImageNet backbones the full profile probes beside :data:`BACKBONE`.
+
+    Only those whose weight files are in the torch hub cache now (``tlw.list_models()``'s
+    ``offline`` column): nothing is downloaded. The quick profile probes :data:`BACKBONE` alone.
+    """
+    from ..zoo import list_models
+
+    if get_profile(profile).name != "full":
+        return ()
+    zoo = list_models("image")
+    imagenet = zoo[zoo["source"].str.startswith("ImageNet") & zoo["offline"]]
+    return tuple(n for n in imagenet["name"] if not n.startswith("efficientnet_lite"))
+
+
 def data_efficiency(target: str, *, budgets: Sequence[int] = BUDGETS, seeds: Sequence[int] | None = None,
-                    profile: str | Profile | None = None, n_test: int = 500, progress: bool = True) -> pd.DataFrame:
+                    profile: str | Profile | None = None, n_test: int = 500,
+                    backbones: Sequence[str] | None = None, progress: bool = True) -> pd.DataFrame:
     """Linear probe on ImageNet features against a small CNN from scratch, per budget and seed.
+
+    Args:
+        target: the target data set.
+        budgets: labels per class.
+        seeds: seeds (default: the profile's).
+        profile: run profile.
+        n_test: test images (a stratified subset).
+        backbones: more ImageNet backbones to probe beside :data:`BACKBONE` (default:
+            :func:`extra_backbones`, none in the quick profile); their rows have the strategy
+            ``"linear_probe (<name>)"``.
+        progress: a progress bar over the scratch budgets.
 
     Returns:
         compare()'s tidy frame for both strategies, with a ``target`` column.
     """
     prof = get_profile(profile)
     seeds = tuple(prof.seeds if seeds is None else seeds)
+    extra = tuple(extra_backbones(prof) if backbones is None else backbones)
     probe_model = load_model(BACKBONE, num_classes=10, image_size=prof.image_size)
     train, test = _split(target, prof, probe_model)
     pool = int(max(budgets) * len(train.classes) * 1.5)  # the budgets are drawn from this many
@@ -102,6 +131,11 @@ def data_efficiency(target: str, *, budgets: Sequence[int] = BUDGETS, seeds: Seq
         test = test.subset(stratified_split(test.targets.numpy(), n_test, seed=0))
     frames = [compare(BACKBONE, train, test, strategies=("linear_probe",), budgets=budgets, seeds=seeds,
                       image_size=prof.image_size, cache=_cache(), progress=False)]
+    for name in extra:
+        other = load_model(name, num_classes=10, image_size=prof.image_size)
+        run = compare(name, train.with_transform(other), test.with_transform(other), strategies=("linear_probe",),
+                      budgets=budgets, seeds=seeds, image_size=prof.image_size, cache=_cache(), progress=False)
+        frames.append(run.assign(strategy=f"linear_probe ({name})"))
     small = load_model("small_cnn", num_classes=10, image_size=SCRATCH_IMAGE_SIZE)
     strain, stest = train.with_transform(small), test.with_transform(small)
     for b in tqdm(budgets, desc=f"{target}: scratch per budget", disable=not progress):
