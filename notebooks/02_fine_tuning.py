@@ -71,9 +71,12 @@ panel.table()
 # Every recipe but the probe and gradual unfreezing first trains the new head alone on cached
 # features, then fine-tunes (LP-FT): a random head would otherwise send large, meaningless
 # gradients into the pretrained layers in the first steps.
+#
+# In the full profile the torchvision ImageNet backbones whose weights are in the torch hub cache
+# join with a linear probe and a full fine-tune each.
 
 # %%
-[(r.name, r.strategy, r.lr, dict(r.fit_kwargs), r.bn_policy) for r in ftx.RECIPES]
+[(r.name, r.strategy, r.lr, dict(r.fit_kwargs), r.bn_policy) for r in ftx.recipes_for(prof)]
 
 # %%
 table, histories, models = ftx.run_recipes(budgets=budgets, seed=seed, profile=prof)

@@ -152,6 +152,25 @@ def test_scratch_steps_grow_with_the_budget_and_are_capped():
 # --- 02 fine-tuning -------------------------------------------------------------------------------------
 
 
+def test_the_full_profile_adds_recipes_for_the_cached_torchvision_backbones(monkeypatch):
+    import tlworkbench.zoo as zoo
+
+    assert fine_tuning.recipes_for("quick") == fine_tuning.RECIPES
+    table = pd.DataFrame({"name": ["efficientnet_lite0", "resnet18"], "source": ["ImageNet-1k", "ImageNet-1k"],
+                          "offline": [True, True]})
+    monkeypatch.setattr(zoo, "list_models", lambda modality=None: table)
+    extra = fine_tuning.recipes_for("full")[len(fine_tuning.RECIPES):]
+    assert [(r.model, r.strategy) for r in extra] == [("resnet18", "linear_probe"), ("resnet18", "fine_tune")]
+
+
+def test_a_recipe_runs_on_another_pretrained_backbone():
+    recipe = fine_tuning.Recipe("efficientnet_lite1: linear probe", "linear_probe", model="efficientnet_lite1",
+                                probe_first=False)
+    row, _, model = fine_tuning.run_recipe(recipe, budget=5, seed=0, profile="quick", n_test=100)
+    assert model.name == "efficientnet_lite1" and model.transforms.size == 64  # the profile's image size
+    assert row["recipe"] == recipe.name and row["accuracy"] > 0.2  # chance is 0.1
+
+
 @pytest.fixture(scope="module")
 def fine_tuned():
     return fine_tuning.run_fine_tuning(budgets=(10, 50), seed=0, profile="quick")

@@ -24,7 +24,7 @@ from ..freezing import count_parameters, set_bn_policy
 from ..training import History, fit
 from ..zoo import TransferModel, load_model
 
-__all__ = ["Recipe", "RECIPES", "run_recipe", "run_recipes", "FineTuningResult", "run_fine_tuning", "conclude", "weight_change"]
+__all__ = ["Recipe", "RECIPES", "recipes_for", "run_recipe", "run_recipes", "FineTuningResult", "run_fine_tuning", "conclude", "weight_change"]
 
 BACKBONE = "efficientnet_lite0"
 TARGET = "animal_mnist"
@@ -81,6 +81,19 @@ RECIPES: tuple[Recipe, ...] = (
 )
 
 
+def recipes_for(profile: str | Profile | None = None) -> tuple[Recipe, ...]:
+    """The recipes of a profile: :data:`RECIPES`, and in the full profile a linear probe and a
+    fine-tune of every layer for each torchvision ImageNet backbone whose weights are in the
+    torch hub cache (:func:`~tlworkbench.experiments.feature_extraction.extra_backbones`)."""
+    from .feature_extraction import extra_backbones
+
+    extra = []
+    for name in extra_backbones(profile):
+        extra.append(Recipe(f"{name}: linear probe", "linear_probe", model=name, probe_first=False))
+        extra.append(Recipe(f"{name}: fine-tune all", "fine_tune", model=name, lr=3e-4))
+    return RECIPES + tuple(extra)
+
+
 def _data(model: TransferModel, profile: Profile, budget: int, seed: int, n_test: int
           ) -> tuple[ImageDataset, ImageDataset]:
     train = load_dataset(TARGET, split="train", transform=model, profile=profile)
@@ -94,7 +107,7 @@ def run_recipe(recipe: Recipe, *, budget: int, seed: int = 0, profile: str | Pro
                ) -> tuple[dict[str, Any], History, TransferModel]:
     """Train one recipe at one budget; return its row, the History of its main phase, and the model."""
     prof = get_profile(profile)
-    size = prof.image_size if recipe.model == BACKBONE else None
+    size = prof.image_size if recipe.weights is not None else None  # pretrained: the profile's size
     model = load_model(recipe.model, num_classes=10, weights=recipe.weights, image_size=size, seed=seed)
     set_bn_policy(model, recipe.bn_policy)
     train, test = _data(model, prof, budget, seed, n_test)
@@ -117,10 +130,10 @@ def run_recipe(recipe: Recipe, *, budget: int, seed: int = 0, profile: str | Pro
     return row, history, model
 
 
-def run_recipes(recipes: Sequence[Recipe] = RECIPES, *, budgets: Sequence[int] = (10, 50), seed: int = 0,
+def run_recipes(recipes: Sequence[Recipe] | None = None, *, budgets: Sequence[int] = (10, 50), seed: int = 0,
                 profile: str | Profile | None = None, progress: bool = True
                 ) -> tuple[pd.DataFrame, dict[str, History], dict[str, TransferModel]]:
-    """Every recipe at every budget it applies to.
+    """Every recipe (default: :func:`recipes_for` the profile) at every budget it applies to.
 
     Returns:
         ``(table, histories, models)``: one row per run, and each run's History and trained
@@ -128,6 +141,7 @@ def run_recipes(recipes: Sequence[Recipe] = RECIPES, *, budgets: Sequence[int] =
     """
     from tqdm.auto import tqdm
 
+    recipes = recipes_for(profile) if recipes is None else recipes
     cache = FeatureCache(data_home() / "features")
     jobs = [(r, b) for b in budgets for r in recipes if not r.large_only or b == max(budgets)]
     rows, histories, models = [], {}, {}
@@ -202,5 +216,5 @@ class FineTuningResult:
 def run_fine_tuning(*, budgets: Sequence[int] = (10, 50), seed: int = 0, profile: str | Profile | None = None,
                     progress: bool = False) -> FineTuningResult:
     """Run every recipe of notebook 02."""
-    table, histories, models = run_recipes(RECIPES, budgets=budgets, seed=seed, profile=profile, progress=progress)
+    table, histories, models = run_recipes(budgets=budgets, seed=seed, profile=profile, progress=progress)
     return FineTuningResult(table, histories, models)
