@@ -110,17 +110,22 @@ result.table[["label", "accuracy", "accuracy_rank", "logme_rank", "h_score_rank"
 ms.plot_score_vs_accuracy(result);
 
 # %% [markdown]
-# Two things to read in these panels. The H-score cannot exceed K − 1 (9 for ten digits), and a
-# model with at least as many features as there are labelled images (the EfficientNets: 1,280
-# features) explains any labelling perfectly on those images, so it sits at that ceiling and the
-# score cannot tell such models apart. LEEP and NCE read the source *head*: a head trained on
-# digits maps onto the target's digits directly, while the shuffled-label and random heads carry
-# no information about the target classes at all.
+# Two things to read in these panels. The H-score cannot exceed K − 1 (9 for ten digits), and
+# with at least as many features as labelled images (the EfficientNets: 1,280 features, 500
+# images) the plain estimate explains any labelling perfectly and sits at that ceiling; there
+# `tlw.diagnostics.h_score` shrinks the feature covariance (Ledoit–Wolf), which lets it tell such
+# models apart again but puts them on a different footing from the small CNNs' 64 features.
+# LEEP and NCE read the source *head*: a head trained on digits maps onto the target's digits
+# directly, while the shuffled-label and random heads carry no information about the target
+# classes at all.
 
 # %% [markdown]
 # ## What scoring saves
 #
-# Scoring all candidates against fine-tuning and evaluating all of them, on this machine.
+# Scoring all candidates against fine-tuning and evaluating all of them, on this machine. The
+# fine-tuning here is the profile's short recipe, enough to rank the candidates; choosing a model
+# by training would mean a longer fine-tune at a few learning rates for each candidate, which
+# `python -m bench.bench_model_selection` times against the same scores.
 
 # %%
 result.timing.round(2)
