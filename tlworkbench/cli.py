@@ -169,8 +169,8 @@ def write_report(results: pd.DataFrame, out: Path, *, profile: str) -> Path:
         parts.append("<h2>FreezePanel in JupyterLab</h2><p>No screenshot: the browser test "
                      "(tests/test_browser.py, run by <code>make report</code>) did not run here; it needs "
                      "Debian's chromium and the playwright package.</p>")
-    executed = [out / f"{row.notebook}.ipynb" for row in results.itertuples()]
-    parts.append(_gallery_html([p for p in executed if p.exists()]))
+    ran = [out / f"{row.notebook}.ipynb" for row in results.itertuples()]
+    parts.append(_gallery_html([p for p in ran if p.exists()]))
     for row in results.itertuples():
         executed = out / f"{row.notebook}.ipynb"
         parts.append(f"<h2>{html.escape(row.notebook)}</h2><p>{row.status}, {row.seconds:.0f} s"
