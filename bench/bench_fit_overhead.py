@@ -24,7 +24,6 @@ steady when other processes compete for the cores).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -32,9 +31,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from tlworkbench.datasets import load_dataset
+from bench._common import fresh_lite0, lite0_parser
+from tlworkbench.data import load_dataset
 from tlworkbench.training import fit
-from tlworkbench.zoo import load_model
 
 TARGET_RATIO = 1.05
 
@@ -58,19 +57,14 @@ def plain_loop(model, train, *, epochs: int, lr: float, batch_size: int, seed: i
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = lite0_parser(__doc__, epochs=1, lr=1e-4)
     parser.add_argument("--pairs", type=int, default=2, help="alternating (plain, ours) pairs")
-    parser.add_argument("--epochs", type=int, default=1, help="epochs per run")
-    parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--train-size", type=int, default=1000)
-    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     seed = 0
 
     def fresh():
-        return load_model("efficientnet_lite0", num_classes=10, image_size=64, seed=seed)
+        return fresh_lite0(seed)
 
     train = load_dataset("animal_mnist", max_size=args.train_size, seed=seed, transform=fresh())
     train.get_batch(torch.arange(1))  # the one-off resize to 64 px, outside both timings

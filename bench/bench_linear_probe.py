@@ -22,7 +22,6 @@ steady when other processes compete for the cores).
 
 from __future__ import annotations
 
-import argparse
 import copy
 import sys
 import time
@@ -30,11 +29,11 @@ import time
 import torch
 import torch.nn.functional as F
 
-from tlworkbench.datasets import load_dataset
+from bench._common import fresh_lite0, lite0_parser
+from tlworkbench.data import load_dataset
 from tlworkbench.evaluation import evaluate
 from tlworkbench.features import FeatureCache
 from tlworkbench.training import fit
-from tlworkbench.zoo import load_model
 
 TARGET_SPEEDUP = 10.0
 TARGET_POINTS = 1.0
@@ -74,18 +73,13 @@ def plain_loop(model, train, test, *, epochs: int, lr: float, batch_size: int, s
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--train-size", type=int, default=1000)
-    parser.add_argument("--threads", type=int, default=1)
+    parser = lite0_parser(__doc__, epochs=10, lr=3e-3)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     seed = 0
 
     def fresh():
-        return load_model("efficientnet_lite0", num_classes=10, image_size=64, seed=seed)
+        return fresh_lite0(seed)
 
     model = fresh()
     train = load_dataset("animal_mnist", max_size=args.train_size, seed=seed, transform=model)

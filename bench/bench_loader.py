@@ -4,7 +4,7 @@ Prints, side by side in one run:
 
 - the one-off resize of ``animal_mnist`` (train split, quick profile: 4,000 images) to
   EfficientNet-Lite0's 64 px, 3-channel input;
-- the :class:`~tlworkbench.datasets.BatchLoader`'s images per second over one full epoch
+- the :class:`~tlworkbench.data.BatchLoader`'s images per second over one full epoch
   (batch 64, shuffled, normalisation included; the median of three epochs);
 - EfficientNet-Lite0's forward pass at 64 px (eval mode, ``torch.no_grad``, batch 64);
 
@@ -25,7 +25,7 @@ import time
 
 import torch
 
-from tlworkbench.datasets import load_dataset
+from tlworkbench.data import load_dataset
 from tlworkbench.zoo import load_model
 
 REQUIRED_RATIO = 3.0

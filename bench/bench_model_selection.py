@@ -36,10 +36,10 @@ import time
 import pandas as pd
 import torch
 
-from tlworkbench.datasets import load_dataset, subsample
+from tlworkbench.data import load_dataset, subsample
 from tlworkbench.experiments.model_selection import (
     CANDIDATES,
-    Recipe,
+    ProbeThenFineTune,
     default_recipe,
     fine_tune_candidates,
     run_model_selection,
@@ -67,14 +67,15 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     first, *others = args.lrs
-    result = run_model_selection(args.profile, target=args.target, per_class=args.per_class, seed=args.seed,
-                                 recipe=Recipe(epochs=args.epochs, lr=first), progress=False)
+    result = run_model_selection(profile=args.profile, target=args.target, per_class=args.per_class, seed=args.seed,
+                                 recipe=ProbeThenFineTune(epochs=args.epochs, lr=first), progress=False)
     train = subsample(load_dataset(args.target, split="train", profile=args.profile), per_class=args.per_class,
                       seed=args.seed)
     test = load_dataset(args.target, split="test", profile=args.profile)
     runs = [result.transfer.assign(lr=first)]
     for lr in others:
-        runs.append(fine_tune_candidates(CANDIDATES, train, test, recipe=Recipe(epochs=args.epochs, lr=lr),
+        recipe = ProbeThenFineTune(epochs=args.epochs, lr=lr)
+        runs.append(fine_tune_candidates(CANDIDATES, train, test, recipe=recipe,
                                          seed=args.seed, profile=args.profile, progress=False).assign(lr=lr))
     wall = time.perf_counter() - t0
     tuned = pd.concat(runs, ignore_index=True)
@@ -84,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"model selection on {args.target}, {args.per_class} labels per class, {result.n_test} test images, "
           f"profile {args.profile}, {torch.get_num_threads()} torch thread(s)")
-    print(f"fine-tuning: {Recipe(epochs=args.epochs).describe().replace('lr 0.0001', 'lr ' + str(args.lrs))}")
+    described = ProbeThenFineTune(epochs=args.epochs).describe()
+    print(f"fine-tuning: {described.replace('lr 0.0001', 'lr ' + str(args.lrs))}")
     print()
     print(f"{'candidate':32s} {'scoring s':>10s} {'fine-tune s':>12s} {'ratio':>7s} {'best lr':>8s} {'accuracy':>9s}")
     for c in CANDIDATES:

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -101,7 +103,7 @@ plots.plot_domain_pairs(domains, n=8);
 # %%
 result = experiments.tour_probe(target_model, per_class=20, seed=seed, profile=prof)
 plots.plot_confusion(result.evaluation.y_true, result.evaluation.y_pred,
-                     class_names=result.evaluation.classes);
+                     classes=result.evaluation.classes);
 
 # %% [markdown]
 # Accuracy per class, and the test images the probe got most confidently wrong (highest loss):

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -29,7 +31,7 @@
 # %% tags=["parameters"]
 profile = None  # "quick" (CPU, minutes) or "full" (GPU kernel); None reads TLW_PROFILE
 targets = ["animal_mnist", "fashion_mnist", "mnist"]
-budgets = [1, 5, 10, 50, 100]  # labelled examples per class
+per_class = [1, 5, 10, 50, 100]  # label budgets: labelled examples per class
 seeds = None  # None: the profile's seeds
 seed = 0
 
@@ -57,7 +59,7 @@ fig = plt.figure(figsize=(12, 1.9 * len(targets)), layout="constrained")
 for sub, target in zip(fig.subfigures(len(targets), 1), targets):
     data = tlw.load_dataset(target, split="test", profile=prof)
     first = [int((data.targets == c).nonzero()[0]) for c in range(8)]  # one image of each of 8 classes
-    plots.plot_samples(data.images[first], labels=data.targets[first], class_names=data.classes, figure=sub)
+    plots.plot_samples(data.images[first], labels=data.targets[first], classes=data.classes, figure=sub)
     sub.suptitle(target, x=0.01, ha="left")
 
 # %% [markdown]
@@ -68,7 +70,7 @@ for sub, target in zip(fig.subfigures(len(targets), 1), targets):
 # images. The band spans one standard deviation over the seeds.
 
 # %%
-efficiency = pd.concat([fx.data_efficiency(t, budgets=budgets, seeds=seeds, profile=prof) for t in targets],
+efficiency = pd.concat([fx.data_efficiency(t, per_class=per_class, seeds=seeds, profile=prof) for t in targets],
                        ignore_index=True)
 gains = fx.efficiency_gains(efficiency)
 
@@ -86,7 +88,7 @@ fig, axes = plt.subplots(1, len(targets), figsize=(5 * len(targets), 3.4), share
 for ax, (target, part) in zip(axes, efficiency.groupby("target", sort=False)):
     plots.plot_transfer_gap(part, ax=ax)
     ax.set_title(target)
-gains.pivot(index="budget", columns="target", values="gain (points)")
+gains.pivot(index="per_class", columns="target", values="gain (points)")
 
 # %% [markdown]
 # ## How far is each target from ImageNet?
@@ -122,8 +124,8 @@ layers
 emb = fx.embeddings(targets[0], profile=prof, seed=seed)
 fig, axes = plt.subplots(1, 2, figsize=(13, 5), layout="constrained")
 for ax, key, title in zip(axes, ("pixels", "features"), ("raw pixels", "ImageNet features")):
-    plots.plot_embedding(emb[key], emb["labels"], class_names=emb["classes"], method="tsne", ax=ax,
-                         random_state=seed)
+    plots.plot_embedding(emb[key], emb["labels"], classes=emb["classes"], method="tsne", ax=ax,
+                         seed=seed)
     ax.set_title(title)
 
 # %% [markdown]

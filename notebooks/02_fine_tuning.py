@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -30,7 +32,7 @@
 
 # %% tags=["parameters"]
 profile = None  # "quick" (CPU, minutes) or "full" (GPU kernel); None reads TLW_PROFILE
-budgets = [10, 50]  # labelled examples per class
+per_class = [10, 50]  # label budgets: labelled examples per class
 seed = 0
 
 # %%
@@ -79,12 +81,12 @@ panel.table()
 [(r.name, r.strategy, r.lr, dict(r.fit_kwargs), r.bn_policy) for r in ftx.recipes_for(prof)]
 
 # %%
-table, histories, models = ftx.run_recipes(budgets=budgets, seed=seed, profile=prof)
+table, histories, models = ftx.run_recipes(per_class=per_class, seed=seed, profile=prof)
 
 # %%
-fig, axes = plt.subplots(1, len(budgets), figsize=(6 * len(budgets), 3.8), sharex=True)
-for ax, b in zip(axes, budgets):
-    sub = table[table["budget"] == b].sort_values("accuracy")
+fig, axes = plt.subplots(1, len(per_class), figsize=(6 * len(per_class), 3.8), sharex=True)
+for ax, b in zip(axes, per_class):
+    sub = table[table["per_class"] == b].sort_values("accuracy")
     ax.barh(sub["recipe"], sub["accuracy"], color="tab:blue")
     ax.axvline(sub.loc[sub["recipe"] == "linear probe", "accuracy"].iloc[0], color="k", ls="--", lw=1)
     ax.set_title(f"{b} labels per class (dashed: linear probe)")
@@ -97,7 +99,7 @@ fig.tight_layout()
 # Training loss per epoch of the main phase of each recipe at the larger budget.
 
 # %%
-big = max(budgets)
+big = max(per_class)
 plots.plot_history({k.split(" @ ")[0]: h for k, h in histories.items() if k.endswith(f"@ {big}")},
                    metric="loss");
 
@@ -117,7 +119,7 @@ ax.tick_params(axis="x", rotation=45)
 change
 
 # %% tags=["summary"]
-summary = table.pivot(index="recipe", columns="budget", values="accuracy")
+summary = table.pivot(index="recipe", columns="per_class", values="accuracy")
 summary.columns = [f"accuracy @ {b}/class" for b in summary.columns]
 summary["seconds (all budgets)"] = table.groupby("recipe")["seconds"].sum()
 summary.sort_values(summary.columns[-2], ascending=False)

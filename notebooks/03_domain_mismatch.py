@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -96,7 +98,7 @@ fig, axes = plt.subplots(1, 2, figsize=(14, 5), layout="constrained")
 for ax, adapted in zip(axes, (False, True)):
     emb = dm.domain_embedding("mnist", "mnist+blur0.5", model=models["mnist"], adapted=adapted, profile=prof,
                               seed=seed)
-    plots.plot_embedding(emb["features"], emb["labels"], domains=emb["domains"], class_names=emb["classes"],
+    plots.plot_embedding(emb["features"], emb["labels"], domains=emb["domains"], classes=emb["classes"],
                          ax=ax)
     ax.set_title("after AdaBN on blurred digits" if adapted else "MNIST model as trained")
 
@@ -106,7 +108,7 @@ for ax, adapted in zip(axes, (False, True)):
 # The font model has never seen handwriting. Fine-tuned on a few labelled MNIST digits (its digit
 # head kept), does it beat the same small CNN trained from scratch on the same images? This is
 # the design's "cat model used for dogs". Labels per class from 1 to 30, three seeds each; both
-# train on about 1,500 examples (more epochs for fewer labels) in batches of 16.
+# train for about 100 steps in batches of 16 (more epochs for fewer labels, at most 20).
 
 # %%
 efficiency = dm.label_efficiency("font_digits", "mnist", model=models["font_digits"], profile=prof, seed=seed)

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -80,14 +82,14 @@ scores.round(3)
 # ## The grid: sources × budgets × freezing depths × seeds, against scratch
 #
 # Every arm that trains convolutions uses the same recipe (AdamW, one-cycle, learning rate 1e-2,
-# batches of 32, about 6,000 examples seen, where training from scratch stops improving). With the
+# 240 steps of 32 examples and at least 12 epochs, where training from scratch stops improving). With the
 # whole backbone frozen, the head is a convex problem and is fitted to convergence (L-BFGS on the
 # cached features, with a small L2 penalty), so the head-only arm is not handicapped by too few
 # steps. The first run also pretrains any source model that is not in the cache yet.
 
 # %%
 grid = nt.transfer_grid(settings["target"], profile=prof, progress=True)
-grid.pivot_table(index=["source", "frozen"], columns="budget", values="accuracy", aggfunc="mean",
+grid.pivot_table(index=["source", "frozen"], columns="per_class", values="accuracy", aggfunc="mean",
                  sort=False).round(3)
 
 # %% [markdown]
@@ -105,7 +107,7 @@ grid.pivot_table(index=["source", "frozen"], columns="budget", values="accuracy"
 # features that do not fit.
 
 # %%
-nt.plot_gaps(grid);
+plots.plot_gap_panels(grid, panel="depth", hue="source", titles="frozen");
 
 # %% [markdown]
 # The same gaps as numbers, with their 95% bootstrap intervals (`*`: the interval excludes 0).

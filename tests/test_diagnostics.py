@@ -1,18 +1,20 @@
-"""Tests of domain-shift measures, transferability scores and the negative-transfer gap."""
+"""Tests of domain-shift measures, transferability scores and the statistics over seeds."""
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import optimize, stats
-from scipy.spatial.distance import pdist
+from scipy.spatial.distance import cdist, pdist
 from scipy.special import softmax
 
 from tlworkbench.diagnostics import (
     MMDTestResult,
+    PairedDifference,
     TransferGap,
     coral_distance,
     h_score,
@@ -23,11 +25,14 @@ from tlworkbench.diagnostics import (
     negative_transfer_gap,
     nce,
     ot_distance,
+    paired_difference,
     proxy_a_distance,
     score_correlation,
     shift_report,
 )
-from tlworkbench.errors import DataError, TLWError
+from tlworkbench.diagnostics.shift import _pooled_kernel
+from tlworkbench.diagnostics.transferability import _ledoit_wolf_shrinkage
+from tlworkbench.errors import DataError, InvalidParameterError, TLWError
 
 
 def gaussian(seed: int, n: int = 100, d: int = 3, shift: float = 0.0) -> np.ndarray:
@@ -61,6 +66,20 @@ def test_mmd2_matches_the_u_statistic_written_as_loops():
     yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
     xy = sum(k(a, b) for a in x for b in y) / (n * m)
     assert mmd2(x, y, bandwidth=sigma) == pytest.approx(xx + yy - 2 * xy, rel=1e-12)
+
+
+def test_mmd2_values_are_those_of_the_written_out_kernel():
+    # exp(-||x - y||^2 / (2 sigma^2)) written with cdist gave these values on this fixed example
+    rng = np.random.default_rng(12)
+    x, y = rng.normal(size=(40, 5)), rng.normal(0.3, 1.2, size=(30, 5))
+    assert mmd2(x, y) == pytest.approx(0.03829635485224614, abs=1e-9)
+    assert mmd2(x, y, bandwidth=0.7) == pytest.approx(-0.001385030564319576, abs=1e-9)
+    assert mmd2(x, y, bandwidth=3.0) == pytest.approx(0.041140272652024024, abs=1e-9)
+    kernel, sigma = _pooled_kernel(x, y, 0.7)
+    pooled = np.vstack([x, y])
+    assert sigma == 0.7
+    np.testing.assert_allclose(kernel, np.exp(-cdist(pooled, pooled, "sqeuclidean") / (2 * 0.7**2)),
+                               rtol=0, atol=1e-12)
 
 
 def test_median_heuristic_is_the_median_pooled_distance():
@@ -346,6 +365,79 @@ def test_score_correlation_handles_custom_accuracy_name_nan_and_constants():
     assert result.loc["s", "kendall_tau"] == pytest.approx(-1.0)
     assert result.loc["s", "n"] == 3
     assert np.isnan(result.loc["flat", "kendall_tau"])
+    assert np.isnan(result.loc["flat", "spearman_rho"]) and np.isnan(result.loc["flat", "pearson_r"])
+
+
+def test_score_correlation_has_one_set_of_columns_with_spearman():
+    table = pd.DataFrame({"logme": [0.1, 0.5, 0.3, 0.9, 0.7], "accuracy": [0.60, 0.70, 0.65, 0.90, 0.85]})
+    result = score_correlation(table)
+    assert list(result.columns) == ["score", "kendall_tau", "kendall_p", "spearman_rho", "spearman_p",
+                                    "pearson_r", "pearson_p", "n"]
+    rho, rho_p = stats.spearmanr(table["logme"], table["accuracy"])
+    assert result.loc[0, "spearman_rho"] == pytest.approx(rho) and result.loc[0, "spearman_p"] == pytest.approx(rho_p)
+
+
+# ---------------------------------------------------------------------------- paired_difference
+
+
+def test_paired_difference_t_interval_is_scipys():
+    a = np.array([81.0, 84.0, 79.0, 88.0, 85.0, 83.0])
+    b = np.array([78.0, 80.0, 80.0, 83.0, 81.0, 82.0])
+    d = a - b
+    result = paired_difference(a, b, level=0.9)
+    assert isinstance(result, PairedDifference)
+    low, high = stats.t.interval(0.9, df=5, loc=d.mean(), scale=stats.sem(d))
+    assert (result.mean, result.low, result.high) == pytest.approx((d.mean(), low, high))
+    assert (result.n, result.level, result.method) == (6, 0.9, "t")
+    assert result.verdict == "a better"
+    assert paired_difference(b, a).verdict == "b better"
+    assert paired_difference(a, b, higher_is_better=False).verdict == "b better"
+
+
+@pytest.mark.parametrize("method, n, reps, lowest, highest", [("t", 8, 1000, 0.93, 0.97),
+                                                                ("bca", 20, 200, 0.88, 0.99)])
+def test_paired_difference_interval_covers_the_true_mean(method, n, reps, lowest, highest):
+    rng = np.random.default_rng(0)
+    covered = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # n >= 5: no warning expected
+        for i in range(reps):
+            b = rng.normal(70.0, 5.0, size=n)
+            a = b + rng.normal(2.0, 1.5, size=n)  # the true mean difference is 2
+            r = paired_difference(a, b, method=method, n_resamples=1000, seed=i)
+            covered += r.low <= 2.0 <= r.high
+    assert lowest <= covered / reps <= highest
+
+
+def test_paired_difference_is_inconclusive_when_the_interval_covers_zero():
+    a, b = [80.0, 83.0, 86.0, 79.0, 84.0], [78.0, 84.0, 85.0, 80.0, 82.0]
+    for method in ("t", "bca"):
+        result = paired_difference(a, b, method=method)
+        assert result.low < 0 < result.high
+        assert result.verdict == "inconclusive"
+    same = paired_difference([0.5, 0.6, 0.7, 0.8, 0.9], [0.5, 0.6, 0.7, 0.8, 0.9])
+    assert (same.mean, same.low, same.high, same.verdict) == (0.0, 0.0, 0.0, "inconclusive")
+
+
+def test_paired_difference_warns_below_five_pairs_and_prints_n():
+    with pytest.warns(UserWarning, match="n = 3"):
+        result = paired_difference([80.0, 83.0, 86.0], [78.0, 80.0, 85.0], unit="points")
+    assert str(result) == "+2.0 points [−0.5, +4.5], 95% t-interval, n = 3: inconclusive"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bca = paired_difference(np.arange(5.0) + 1, np.zeros(5), method="bca", seed=0)
+    assert str(bca).endswith("95% BCa bootstrap interval, n = 5: a better")
+
+
+def test_paired_difference_rejects_bad_input():
+    _raises_data_error(paired_difference, [0.1, 0.2, 0.3], [0.1, 0.2], must_mention=("'a'", "'b'", "3 and 2"))
+    _raises_data_error(paired_difference, [0.1], [0.2], must_mention=("'a'", "at least 2"))
+    _raises_data_error(paired_difference, [0.1, np.nan], [0.2, 0.3], must_mention=("'a'", "finite"))
+    with pytest.raises(InvalidParameterError, match="'method'.*Got 'bcaa' instead. Did you mean 'bca'"):
+        paired_difference([1.0, 2.0], [0.0, 1.0], method="bcaa")
+    assert paired_difference([1.0, 2.0, 4.0, 3.0, 5.0], [0.0] * 5, method="BCa").method == "bca"
+    with pytest.raises(InvalidParameterError, match="'level'"):
+        paired_difference([1.0, 2.0], [0.0, 1.0], level=95)
 
 
 # ---------------------------------------------------------------------------- bad input
@@ -421,10 +513,28 @@ def test_other_bad_inputs():
     _raises_data_error(score_correlation, table, accuracy="acuracy",
                        must_mention=("'acuracy'", "Did you mean 'accuracy'?"))
     _raises_data_error(score_correlation, table.head(2), must_mention=("at least 3 rows",))
-    with pytest.raises(ValueError, match="'level'"):
+    with pytest.raises(InvalidParameterError, match="'level' parameter of negative_transfer_gap.*Got 1.5"):
         negative_transfer_gap([0.1, 0.2], [0.2, 0.3], level=1.5)
-    with pytest.raises(ValueError, match="'n_permutations'"):
+    with pytest.raises(InvalidParameterError, match="'n_permutations' parameter of mmd_test.*>= 1. Got 0"):
         mmd_test(FEATURES, FEATURES, n_permutations=0)
+    with pytest.raises(InvalidParameterError, match="'bandwidth' parameter of mmd2.*> 0. Got -1"):
+        mmd2(FEATURES, FEATURES, bandwidth=-1)
+    with pytest.raises(InvalidParameterError, match="'shrinkage' parameter of h_score"):
+        h_score(FEATURES, LABELS, shrinkage="yes")
+    with pytest.raises(InvalidParameterError, match="'scores' parameter of score_correlation"):
+        score_correlation([[1.0, 0.5]])
+    with pytest.raises(InvalidParameterError, match="'seed'"):
+        proxy_a_distance(FEATURES, FEATURES, seed=-1)
+
+
+def test_numpy_integers_are_accepted_wherever_an_int_is():
+    n = np.int64
+    assert mmd_test(FEATURES, FEATURES + 1, n_permutations=n(10), seed=n(1)).n_permutations == 10
+    assert 0.0 <= proxy_a_distance(FEATURES, FEATURES + 1, cv=n(3), seed=n(0)) <= 2.0
+    assert ot_distance(FEATURES, FEATURES, max_samples=n(5), seed=n(2)) >= 0.0
+    assert mmd2(FEATURES, FEATURES + 1, bandwidth=n(2)) == pytest.approx(mmd2(FEATURES, FEATURES + 1, bandwidth=2.0))
+    assert negative_transfer_gap([0.1, 0.2], [0.2, 0.3], n_boot=n(200), seed=n(0)).level == 0.95
+    assert len(shift_report(FEATURES, FEATURES + 1, max_samples=n(10), n_permutations=n(10))) == 4
 
 
 def test_h_score_with_fewer_samples_than_dimensions_still_separates_informative_features():
@@ -443,8 +553,6 @@ def test_h_score_with_fewer_samples_than_dimensions_still_separates_informative_
 @pytest.mark.parametrize("n, d", [(40, 100), (200, 30)])
 def test_h_score_shrinkage_matches_scikit_learns_ledoit_wolf(n, d):
     from sklearn.covariance import ledoit_wolf
-
-    from tlworkbench.diagnostics import _ledoit_wolf_shrinkage
 
     rng = np.random.default_rng(1)
     y = np.arange(n) % 5

@@ -14,10 +14,11 @@ import torch
 
 import tlworkbench as tlw
 from tlworkbench.adaptation import adapt_batchnorm, batchnorm_layers, coral_loss, fit_deep_coral
-from tlworkbench.datasets import ImageDataset
+from tlworkbench.data import ImageDataset
 from tlworkbench.diagnostics import coral_distance
-from tlworkbench.errors import DataError, UnknownNameError
+from tlworkbench.errors import DataError, InvalidParameterError, UnknownDatasetError, UnknownNameError
 from tlworkbench.experiments import domain_mismatch as dm
+from tlworkbench.experiments.domain_mismatch import remedy as remedy_module
 
 # --- adaptation: CORAL loss -------------------------------------------------------------------
 
@@ -112,14 +113,14 @@ def test_fit_deep_coral_rejects_bad_arguments(kwargs, match):
 
 
 def test_load_domain_and_errors():
-    blurred = dm.load_domain("mnist+blur0.5", split="test")
+    blurred = tlw.data.load_domain("mnist+blur0.5", split="test")
     assert blurred.domain == "mnist+blur0.5" and len(blurred) == len(tlw.load_dataset("mnist", split="test"))
     samples = dm.domain_samples(["mnist", "mnist+colour1", "sklearn_digits"], n=8)
     assert [tuple(v.shape[:2]) for v in samples.values()] == [(8, 1), (8, 3), (8, 1)]
     with pytest.raises(UnknownNameError, match="blur"):
-        dm.load_domain("mnist+blurr0.5")
+        tlw.data.load_domain("mnist+blurr0.5")
     with pytest.raises(tlw.UnknownDatasetError):
-        dm.load_domain("mnsit")
+        tlw.data.load_domain("mnsit")
     with pytest.raises(UnknownNameError, match="AdaBN"):
         dm.remedies("mnist", "mnist+blur0.5", methods=("AdaBn",))
 
@@ -128,7 +129,43 @@ def test_shift_correlation_on_a_made_up_frame():
     frame = pd.DataFrame({"source": "s", "target": list("abcde"), "accuracy_drop": [0.1, 0.2, 0.3, 0.4, 0.5],
                           "mmd2": [0.01, 0.02, 0.05, 0.04, 0.2], "proxy_a_distance": [2.0] * 5})
     corr = dm.shift_correlation(frame).set_index("measure")
-    assert corr.loc["mmd2", "spearman"] == pytest.approx(0.9)
-    assert np.isnan(corr.loc["proxy_a_distance", "spearman"])  # a constant measure ranks nothing
+    assert corr.loc["mmd2", "spearman_rho"] == pytest.approx(0.9)
+    assert np.isnan(corr.loc["proxy_a_distance", "spearman_rho"])  # a constant measure ranks nothing
     with pytest.raises(ValueError, match="accuracy_drop"):
         dm.shift_correlation(frame.drop(columns="accuracy_drop"))
+
+
+def test_few_labels_train_for_a_hundred_steps_of_sixteen(monkeypatch):
+    seen = []
+    monkeypatch.setattr(remedy_module, "fit", lambda model, data, **kw: seen.append((len(data), kw["epochs"])))
+    monkeypatch.setattr(remedy_module, "evaluate", lambda model, data: type("E", (), {"accuracy": 0.5})())
+    for per_class in (1, 3, 10, 30):  # the notebook's budgets
+        labelled = _digits(10 * per_class, seed=0)
+        remedy_module._few_labels("scratch", "mnist", labelled, labelled, seed=0, profile="quick", base=None)
+    assert seen == [(10, 20), (30, 20), (100, 15), (300, 6)]  # at most 20 epochs
+
+
+def test_remedy_gains_compare_each_method_with_the_source_model():
+    rows = [{"source": "s", "target": "t", "method": "source model", "seed": 0, "accuracy": 0.5}]
+    rows += [{"source": "s", "target": "t", "method": m, "seed": seed, "accuracy": acc}
+             for m, accs in (("scratch", (0.6, 0.7, 0.8)), ("AdaBN", (0.55,))) for seed, acc in enumerate(accs)]
+    gains = dm.remedy_gains(pd.DataFrame(rows))
+    assert list(gains["method"]) == ["source model", "AdaBN", "scratch"]  # the order of METHODS
+    g = gains.set_index("method")
+    assert g.loc["scratch", "gain (points)"] == pytest.approx(20.0) and g.loc["scratch", "runs"] == 3
+    assert g.loc["scratch", "sd"] == pytest.approx(0.1) and g.loc["AdaBN", "sd"] == 0.0
+    assert g.loc["source model", "gain (points)"] == 0.0
+    assert dm.remedy_gains(pd.DataFrame(rows[1:]))["gain (points)"].isna().all()  # nothing to compare with
+
+
+def test_the_experiment_checks_its_arguments():
+    with pytest.raises(UnknownDatasetError, match="targets"):
+        dm.shift_vs_drop("fashion_mnist")  # a source without default targets
+    with pytest.raises(InvalidParameterError, match="targets"):
+        dm.shift_vs_drop("mnist", targets="mnist+blur0.5")
+    with pytest.raises(InvalidParameterError, match="seeds"):
+        dm.remedies("mnist", "mnist+blur0.5", seeds=())
+    with pytest.raises(InvalidParameterError, match=r"budgets\[1\]"):
+        dm.label_efficiency("font_digits", "mnist", budgets=(1, 0))
+    with pytest.raises(TypeError):
+        dm.run_domain_mismatch("quick")  # the profile is keyword-only

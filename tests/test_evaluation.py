@@ -8,7 +8,8 @@ import torch
 from sklearn import metrics
 from torch import nn
 
-from tlworkbench import datasets, evaluation, features, zoo
+from tlworkbench import evaluation, features, zoo
+from tlworkbench import data as datasets
 from tlworkbench.errors import DataError
 
 

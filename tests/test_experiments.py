@@ -20,6 +20,7 @@ from tlworkbench.experiments import fine_tuning, tour
 from tlworkbench.experiments import model_selection as ms
 from tlworkbench.experiments import negative_transfer as nt
 from tlworkbench.selection import SCORES
+from tlworkbench.training import epochs_for_steps
 from tlworkbench.zoo import load_model
 
 pytestmark = pytest.mark.slow
@@ -47,15 +48,15 @@ def extraction() -> fx.FeatureExtractionResult:
     return fx.run_feature_extraction(profile="quick", seeds=(0, 1, 2))
 
 
-def _gain(result: fx.FeatureExtractionResult, target: str, budget: int) -> float:
-    return float(result.gains.set_index(["target", "budget"]).loc[(target, budget), "gain (points)"])
+def _gain(result: fx.FeatureExtractionResult, target: str, per_class: int) -> float:
+    return float(result.gains.set_index(["target", "per_class"]).loc[(target, per_class), "gain (points)"])
 
 
 def test_extraction_grid_is_complete_and_the_baseline_is_trained(extraction):
     eff = extraction.efficiency
-    assert len(eff) == len(fx.TARGETS) * len(fx.BUDGETS) * 3 * 2
+    assert len(eff) == len(fx.TARGETS) * len(fx.PER_CLASS) * 3 * 2
     assert eff["accuracy"].between(0, 1).all()
-    scratch = eff[eff["strategy"] == "scratch"].groupby(["target", "budget"])["accuracy"].mean()
+    scratch = eff[eff["strategy"] == "scratch"].groupby(["target", "per_class"])["accuracy"].mean()
     # a real baseline at 100 labels per class (seen: .914 animal_mnist, .801 fashion_mnist, .952 mnist)
     assert scratch[("animal_mnist", 100)] > 0.88 and scratch[("mnist", 100)] > 0.92
 
@@ -111,7 +112,7 @@ def test_extraction_conclusion_quotes_the_tables(extraction):
     assert f"{_gain(extraction, 'mnist', 100):+.1f} at 100" in text
     best = extraction.layers.loc[extraction.layers["accuracy"].idxmax()]
     assert f"{best['accuracy']:.3f}" in text and str(best["group"]) in text
-    assert extraction.summary.shape == (len(fx.TARGETS) * len(fx.BUDGETS), 5)
+    assert extraction.summary.shape == (len(fx.TARGETS) * len(fx.PER_CLASS), 5)
 
 
 def test_embeddings_pair_pixels_and_features():
@@ -132,7 +133,7 @@ def test_the_full_profile_adds_the_cached_torchvision_backbones(monkeypatch):
 
 
 def test_another_backbone_is_probed_on_the_same_images():
-    eff = fx.data_efficiency("animal_mnist", budgets=(5,), seeds=(0,), profile="quick", n_test=100,
+    eff = fx.data_efficiency("animal_mnist", per_class=(5,), seeds=(0,), profile="quick", n_test=100,
                              backbones=("efficientnet_lite1",), progress=False)
     assert set(eff["strategy"]) == {"linear_probe", "linear_probe (efficientnet_lite1)", "scratch"}
     assert set(eff["model"]) == {"efficientnet_lite0", "efficientnet_lite1", "small_cnn"}
@@ -144,7 +145,8 @@ def test_another_backbone_is_probed_on_the_same_images():
 def test_scratch_steps_grow_with_the_budget_and_are_capped():
     steps = [fx.scratch_steps(b) for b in (1, 10, 50, 100, 1000)]
     assert steps == sorted(steps) and steps[-1] == steps[-2] == 450 and steps[0] >= 200
-    assert fx.scratch_epochs(100) * math.ceil(1000 / fx.SCRATCH_BATCH) >= fx.scratch_steps(100)
+    epochs = epochs_for_steps(1000, steps=fx.scratch_steps(100), batch_size=fx.SCRATCH_BATCH)
+    assert epochs * math.ceil(1000 / fx.SCRATCH_BATCH) >= fx.scratch_steps(100)
     with pytest.raises(ValueError, match="per_class"):
         fx.scratch_steps(0)
 
@@ -166,23 +168,23 @@ def test_the_full_profile_adds_recipes_for_the_cached_torchvision_backbones(monk
 def test_a_recipe_runs_on_another_pretrained_backbone():
     recipe = fine_tuning.Recipe("efficientnet_lite1: linear probe", "linear_probe", model="efficientnet_lite1",
                                 probe_first=False)
-    row, _, model = fine_tuning.run_recipe(recipe, budget=5, seed=0, profile="quick", n_test=100)
+    row, _, model = fine_tuning.run_recipe(recipe, per_class=5, seed=0, profile="quick", n_test=100)
     assert model.name == "efficientnet_lite1" and model.transforms.size == 64  # the profile's image size
     assert row["recipe"] == recipe.name and row["accuracy"] > 0.2  # chance is 0.1
 
 
 @pytest.fixture(scope="module")
 def fine_tuned():
-    return fine_tuning.run_fine_tuning(budgets=(10, 50), seed=0, profile="quick")
+    return fine_tuning.run_fine_tuning(per_class=(10, 50), seed=0, profile="quick")
 
 
 def test_fine_tuning_the_top_beats_the_probe(fine_tuned):
-    acc = fine_tuned.table.set_index(["recipe", "budget"])["accuracy"]
+    acc = fine_tuned.table.set_index(["recipe", "per_class"])["accuracy"]
     assert acc[("fine-tune from stage7", 50)] > acc[("linear probe", 50)] + 0.02
 
 
 def test_a_learning_rate_far_too_high_ends_below_the_probe(fine_tuned):
-    acc = fine_tuned.table.set_index(["recipe", "budget"])["accuracy"]
+    acc = fine_tuned.table.set_index(["recipe", "per_class"])["accuracy"]
     assert acc[("fine-tune all, lr x30", 50)] < acc[("linear probe", 50)] - 0.1
     assert acc[("fine-tune all, lr x30", 50)] < acc[("fine-tune all, discriminative lr", 50)] - 0.1
 
@@ -216,8 +218,8 @@ def test_accuracy_drop_grows_with_the_measured_shift(digit_shifts, seed):
     for source in dm.SOURCES:
         row = corr.loc[(source, "mmd2")]
         assert row["n_targets"] >= 4
-        assert row["spearman"] >= 0.6, (source, row.to_dict())
-        assert row["kendall"] >= 0.45, (source, row.to_dict())
+        assert row["spearman_rho"] >= 0.6, (source, row.to_dict())
+        assert row["kendall_tau"] >= 0.45, (source, row.to_dict())
     # every target is told apart from its source by the permutation test
     assert (frame["mmd_p_value"] <= 0.01).all()
     assert (frame["accuracy_drop"] > 0.03).all()
@@ -268,7 +270,7 @@ def test_result_tables_and_conclusion(digit_models, digit_shifts):
     assert list(summary.index) == ["mnist → mnist+blur0.5"]
     assert {"MMD²", "source model", "AdaBN", "fine-tune"} <= set(summary.columns)
     text = result.conclusion
-    rho = result.correlation.set_index(["source", "measure"]).loc[("mnist", "mmd2"), "spearman"]
+    rho = result.correlation.set_index(["source", "measure"]).loc[("mnist", "mmd2"), "spearman_rho"]
     assert f"Spearman {rho:.2f}" in text
     assert "mnist → mnist+blur0.5" in text
 
@@ -278,11 +280,11 @@ def test_result_tables_and_conclusion(digit_models, digit_shifts):
 
 @pytest.fixture(scope="module")
 def negative() -> nt.NegativeTransferResult:
-    return nt.run_negative_transfer("quick")
+    return nt.run_negative_transfer(profile="quick")
 
 
 def _ntg(negative: nt.NegativeTransferResult, source: str, budget: int, depth: int) -> pd.Series:
-    g = negative.gaps.set_index(["source", "budget", "depth"])
+    g = negative.gaps.set_index(["source", "per_class", "depth"])
     return g.loc[(source, budget, depth)]
 
 
@@ -296,7 +298,7 @@ def test_the_grid_is_complete(negative):
     assert len(negative.grid) == per_seed * len(s["seeds"])
     assert len(negative.gaps) == len(s["sources"]) * len(s["budgets"]) * len(s["depths"])
     assert negative.grid["accuracy"].between(0, 1).all()
-    scratch = negative.grid[negative.grid["source"] == "scratch"].groupby("budget")["accuracy"].mean()
+    scratch = negative.grid[negative.grid["source"] == "scratch"].groupby("per_class")["accuracy"].mean()
     assert scratch[10] > 0.75 and scratch[50] > 0.9  # a real baseline (seen: .85 and .93-.94)
 
 
@@ -379,7 +381,7 @@ def test_conclusion_and_summary(negative):
 
 @pytest.fixture(scope="module")
 def selection():
-    return ms.run_model_selection("quick", seed=0, progress=False)
+    return ms.run_model_selection(profile="quick", seed=0, progress=False)
 
 
 def test_at_least_six_candidates_transfer_to_clearly_different_accuracies(selection):

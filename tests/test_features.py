@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tlworkbench import datasets, features, zoo
+from tlworkbench import features, zoo
+from tlworkbench import data as datasets
 from tlworkbench.errors import DataError
-from tlworkbench.transforms import ImageTransform
+from tlworkbench.zoo.transforms import ImageTransform
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -40,7 +40,7 @@ def test_patterns_freeze_single_parameters(model):
     freezing.freeze(model, "backbone.stages.conv2.0.*")
     table = freezing.trainable_table(model).set_index("group")
     assert table.loc["conv2", "state"] == "partial"
-    with pytest.raises(UnknownNameError, match="matches no parameter"):
+    with pytest.raises(UnknownNameError, match="pattern that matches parameter names. Got .nothing"):
         freezing.freeze(model, "nothing.*")
 
 

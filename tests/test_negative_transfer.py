@@ -10,8 +10,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
+import tlworkbench as tlw
+from tlworkbench.data import ImageDataset
+from tlworkbench.errors import DataError, InvalidParameterError
 from tlworkbench.experiments import negative_transfer as nt
+from tlworkbench.experiments.negative_transfer import grid as grid_module
 
 # --- unit tests on made-up grids ---------------------------------------------------------------
 
@@ -23,11 +28,11 @@ def _grid() -> pd.DataFrame:
     for seed in (0, 1, 2):
         jitter = 0.002 * seed
         for budget, base in ((10, 0.20), (50, 0.10)):
-            rows.append({"source": "scratch", "depth": -1, "frozen": "scratch", "budget": budget, "seed": seed,
+            rows.append({"source": "scratch", "depth": -1, "frozen": "scratch", "per_class": budget, "seed": seed,
                          "error": base + jitter})
             for (source, depth), shift in effect.items():
                 rows.append({"source": source, "depth": depth, "frozen": nt.depth_label(["a", "b", "c", "head"], depth),
-                             "budget": budget, "seed": seed, "error": base + jitter + shift + 0.001 * seed})
+                             "per_class": budget, "seed": seed, "error": base + jitter + shift + 0.001 * seed})
     frame = pd.DataFrame(rows)
     frame["accuracy"] = 1.0 - frame["error"]
     return frame
@@ -39,12 +44,18 @@ def _scores() -> pd.DataFrame:
                          "source_accuracy": [0.99, 0.1]})
 
 
-def test_target_epochs_sees_about_six_thousand_examples():
-    assert nt.target_epochs(100) == 60
-    assert nt.target_epochs(500) == 12
-    assert nt.target_epochs(5000) == 12  # never fewer than 12 epochs
-    with pytest.raises(ValueError, match="n_train"):
-        nt.target_epochs(0)
+def test_the_grid_trains_for_a_fixed_number_of_steps(monkeypatch):
+    seen = []
+    monkeypatch.setattr(grid_module, "fit", lambda model, part, **kw: seen.append((len(part), kw["epochs"])))
+    monkeypatch.setattr(grid_module, "evaluate", lambda model, test: type("E", (), {"accuracy": 0.5})())
+    model = tlw.load_model("small_cnn", num_classes=10, weights=None)
+    for n in (50, 100, 500, 2000):  # the budgets of both profiles: 5, 10, 50 and 200 per class
+        part = ImageDataset(torch.zeros(n, 1, 8, 8, dtype=torch.uint8), torch.arange(n) % 10, list("0123456789"))
+        out = grid_module._train_and_score(model, part, part, strategy="scratch", depth=0, lr=1e-2, batch_size=32,
+                                           seed=0, prof=tlw.get_profile("quick"))
+        assert out["epochs"] == seen[-1][1]
+    # 240 steps of 32 examples, at least 12 epochs
+    assert seen == [(50, 120), (100, 60), (500, 15), (2000, 12)]
 
 
 def test_depth_labels():
@@ -60,7 +71,7 @@ def test_grid_settings_follow_the_profile():
 
 
 def test_gaps_pair_each_arm_with_scratch_of_the_same_seed():
-    g = nt.gaps(_grid()).set_index(["source", "budget", "depth"])
+    g = nt.gaps(_grid()).set_index(["source", "per_class", "depth"])
     assert g.loc[("good", 10, 0), "ntg"] == pytest.approx(-0.05 + 0.001, abs=1e-9)
     assert g.loc[("bad", 50, 3), "ntg"] == pytest.approx(0.15 + 0.001, abs=1e-9)
     assert g.loc[("bad", 50, 3), "verdict"] == "negative transfer"
@@ -71,9 +82,9 @@ def test_gaps_pair_each_arm_with_scratch_of_the_same_seed():
 
 def test_gaps_need_scratch_runs():
     grid = _grid()
-    with pytest.raises(ValueError, match="scratch"):
+    with pytest.raises(DataError, match="scratch"):
         nt.gaps(grid[grid["source"] != "scratch"])
-    with pytest.raises(ValueError, match="seed"):
+    with pytest.raises(DataError, match="seed"):
         nt.gaps(grid[~((grid["source"] == "scratch") & (grid["seed"] == 2))])
 
 
@@ -100,8 +111,8 @@ def test_conclusion_is_written_from_the_numbers():
     assert "It rises with every group frozen for good, bad." in text
 
 
-def test_plot_gaps_draws_one_panel_per_depth_on_one_scale(pyplot):
-    axes = nt.plot_gaps(_grid())
+def test_the_gap_panels_draw_one_panel_per_depth_on_one_scale(pyplot):
+    axes = tlw.plots.plot_gap_panels(_grid(), panel="depth", hue="source", titles="frozen")
     assert len(axes) == 2 and axes[0].get_ylim() == axes[1].get_ylim()
     low = axes[0].get_ylim()[0]
     for ax in axes:
@@ -111,8 +122,13 @@ def test_plot_gaps_draws_one_panel_per_depth_on_one_scale(pyplot):
         assert spans and spans[0].get_y() == pytest.approx(low)  # the shading reaches the common bottom
     bad = axes[1].lines[1]  # head only: accuracy drops by the effect (plus the seed jitter)
     assert np.allclose(bad.get_ydata(), -0.151, atol=1e-9)
-    with pytest.raises(ValueError, match="one Axes per depth"):
-        nt.plot_gaps(_grid(), axes=[axes[0]])
+    assert [ax.get_title() for ax in axes] == ["depth 0: fine-tune all", "depth 3: head only"]
+    assert axes[0].get_ylabel() == "accuracy: transfer - scratch"
+    with pytest.raises(ValueError, match="one Axes per 'depth' value"):
+        tlw.plots.plot_gap_panels(_grid(), panel="depth", hue="source", ax=[axes[0]])
+    fig, ax = pyplot.subplots()
+    panels = tlw.plots.plot_gap_panels(_grid(), panel="depth", hue="source", ax=ax)  # ax's area is divided
+    assert len(panels) == 2 and all(p.figure is fig for p in panels) and not ax.axison
 
 
 def test_pre_training_scores_train_a_missing_source_model(tmp_path, monkeypatch):
@@ -124,11 +140,16 @@ def test_pre_training_scores_train_a_missing_source_model(tmp_path, monkeypatch)
     assert scores["pixel_distance"] < 0.5  # the same images
 
 
-@pytest.mark.parametrize("kwargs, match", [({"depths": (0, 4)}, "depths"), ({"sources": ()}, "sources"),
-                                           ({"budgets": 10}, "budgets")])
+@pytest.mark.parametrize("kwargs, match", [({"depths": (0, 4)}, r"depths\[1\].*<= 3"), ({"sources": ()}, "sources"),
+                                           ({"budgets": 10}, "budgets"), ({"seeds": (0, -1)}, "seeds")])
 def test_transfer_grid_rejects_bad_settings(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InvalidParameterError, match=match):
         nt.transfer_grid("mnist", **kwargs, progress=False)
+
+
+def test_run_takes_the_profile_by_keyword():
+    with pytest.raises(TypeError):
+        nt.run_negative_transfer("quick")
 
 
 # --- the effects the notebook states (quick profile, seeds 0, 1, 2) ------------------------------

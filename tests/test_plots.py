@@ -10,10 +10,11 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.colors import same_color  # noqa: E402
 from matplotlib.legend import Legend  # noqa: E402
-from sklearn.metrics import confusion_matrix  # noqa: E402
+from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from tlworkbench import plots  # noqa: E402
+from tlworkbench.errors import InvalidParameterError, TLWError  # noqa: E402
 
 
 def legend_texts(ax):
@@ -33,10 +34,10 @@ def history_frame(offset=0.0):
 def budget_frame():
     rows = []
     for strategy, base in (("linear_probe", 0.6), ("scratch", 0.5)):
-        for budget in (1, 5, 50):
+        for per_class in (1, 5, 50):
             for seed in (0, 1, 2):
-                rows.append({"strategy": strategy, "budget": budget, "seed": seed,
-                             "accuracy": base + 0.001 * budget + 0.01 * seed})
+                rows.append({"strategy": strategy, "per_class": per_class, "seed": seed,
+                             "accuracy": base + 0.001 * per_class + 0.01 * seed})
     return pd.DataFrame(rows)
 
 
@@ -101,10 +102,9 @@ Y_PRED = np.array([0, 1, 1, 1, 2, 0, 2, 1])
 
 
 @pytest.mark.parametrize("normalize", [None, "true", "pred", "all"])
-def test_confusion_display_matches_sklearn(pyplot, normalize):
-    disp = plots.ConfusionDisplay.from_predictions(
-        Y_TRUE, Y_PRED, class_names=["cat", "dog", "fox"], normalize=normalize
-    )
+def test_plot_confusion_is_sklearns_display(pyplot, normalize):
+    disp = plots.plot_confusion(Y_TRUE, Y_PRED, classes=["cat", "dog", "fox"], normalize=normalize)
+    assert isinstance(disp, ConfusionMatrixDisplay)
     expected = confusion_matrix(Y_TRUE, Y_PRED, normalize=normalize)
     np.testing.assert_allclose(disp.im_.get_array(), expected)
     assert [t.get_text() for t in disp.ax_.get_xticklabels()] == ["cat", "dog", "fox"]
@@ -113,52 +113,56 @@ def test_confusion_display_matches_sklearn(pyplot, normalize):
     assert disp.text_.shape == (3, 3)
     fmt = "d" if normalize is None else ".2f"
     assert disp.text_[2, 0].get_text() == format(expected[2, 0], fmt)
+    assert disp.im_.get_cmap().name == "Blues"
 
 
 def test_confusion_keeps_classes_that_never_occur(pyplot):
-    disp = plots.ConfusionDisplay.from_predictions(
-        Y_TRUE, Y_PRED, class_names=["a", "b", "c", "d"], values=False, colorbar=False
-    )
+    disp = plots.plot_confusion(Y_TRUE, Y_PRED, classes=["a", "b", "c", "d"], values=False,
+                                colorbar=False)
     assert disp.confusion_matrix.shape == (4, 4)
     assert disp.text_ is None
     assert disp.confusion_matrix[3].sum() == 0
+    assert len(disp.figure_.axes) == 1  # no colour bar
 
 
 def test_confusion_accepts_tensors_and_string_labels(pyplot):
-    disp = plots.ConfusionDisplay.from_predictions(torch.tensor(Y_TRUE), torch.tensor(Y_PRED))
+    disp = plots.plot_confusion(torch.tensor(Y_TRUE), torch.tensor(Y_PRED))
     np.testing.assert_array_equal(disp.im_.get_array(), confusion_matrix(Y_TRUE, Y_PRED))
     names = np.array(["x", "y", "z"])
-    ax = plots.plot_confusion(names[Y_TRUE], names[Y_PRED], normalize="true")
+    disp = plots.plot_confusion(names[Y_TRUE], names[Y_PRED], normalize="true")
     np.testing.assert_allclose(
-        ax.images[0].get_array(), confusion_matrix(Y_TRUE, Y_PRED, normalize="true")
+        disp.ax_.images[0].get_array(), confusion_matrix(Y_TRUE, Y_PRED, normalize="true")
     )
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["x", "y", "z"]
+    assert [t.get_text() for t in disp.ax_.get_xticklabels()] == ["x", "y", "z"]
 
 
-def test_confusion_display_from_a_matrix_draws_on_given_ax(pyplot):
+def test_confusion_draws_on_given_ax_and_rotates_long_names(pyplot):
     _, ax = pyplot.subplots()
-    disp = plots.ConfusionDisplay(np.eye(2, dtype=int)).plot(ax=ax, colorbar=False)
+    classes = ["airplane", "bird", "cat", "deer", "dog", "frog"]
+    y = np.arange(6)
+    disp = plots.plot_confusion(y, y, classes=classes, ax=ax, colorbar=False)
     assert disp.ax_ is ax
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1"]
+    ticks = ax.get_xticklabels()
+    assert [t.get_text() for t in ticks] == classes
+    assert ticks[0].get_rotation() == 45 and ticks[0].get_horizontalalignment() == "right"
+    short = plots.plot_confusion(Y_TRUE, Y_PRED, ax=pyplot.subplots()[1])
+    assert short.ax_.get_xticklabels()[0].get_rotation() == 0
 
 
 @pytest.mark.parametrize(
     ("y_pred", "kwargs", "match"),
     [
-        (Y_PRED[:-1], {}, "same length"),
+        (Y_PRED[:-1], {}, "'y_pred' parameter of plot_confusion must be the same length as 'y_true' "
+                          r"\(8\). Got length 7"),
         (Y_PRED, {"normalize": "rows"}, "'normalize' parameter"),
-        (Y_PRED, {"class_names": ["a", "b"]}, "must lie in 0..1"),
-        (Y_PRED, {"labels": [0, 1, 2], "class_names": ["a"]}, "one name per label"),
+        (Y_PRED, {"classes": ["a", "b"]}, "labels in 0..1 to index 'classes'"),
+        (Y_PRED, {"labels": [0, 1, 2], "classes": ["a"]}, "one name per label"),
+        (Y_PRED, {"ax": "ax"}, "'ax' parameter of plot_confusion"),
     ],
 )
 def test_confusion_rejects_bad_input(pyplot, y_pred, kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InvalidParameterError, match=match):
         plots.plot_confusion(Y_TRUE, y_pred, **kwargs)
-
-
-def test_confusion_display_rejects_non_square(pyplot):
-    with pytest.raises(ValueError, match="square"):
-        plots.ConfusionDisplay(np.zeros((2, 3)))
 
 
 # ---------------------------------------------------------------------------- per class
@@ -176,7 +180,8 @@ def test_plot_per_class(pyplot):
 
 
 def test_plot_per_class_rejects_missing_column(pyplot):
-    with pytest.raises(ValueError, match="must have a column 'accuracy'.*Rename it"):
+    match = "'table' parameter of plot_per_class must be a DataFrame with a column 'accuracy'.*Rename it"
+    with pytest.raises(InvalidParameterError, match=match):
         plots.plot_per_class(pd.DataFrame({"class": ["a"], "acuracy": [1.0]}))
 
 
@@ -200,7 +205,7 @@ def test_plot_data_efficiency_means_bands_and_log_axis(pyplot):
 
 def test_plot_data_efficiency_without_band_or_log(pyplot):
     frame = budget_frame()
-    frame = frame[frame["budget"] < 10]
+    frame = frame[frame["per_class"] < 10]
     ax = plots.plot_data_efficiency(frame, band=None)
     assert len(ax.collections) == 0
     assert ax.get_xscale() == "linear"
@@ -212,9 +217,9 @@ def test_plot_data_efficiency_without_band_or_log(pyplot):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"x": "budgte"}, "Did you mean 'budget'"),
+        ({"x": "per_clas"}, "Did you mean 'per_class'"),
         ({"band": "iqr"}, "'band' parameter of plot_data_efficiency"),
-        ({"y": "strategy"}, "must be numeric"),
+        ({"y": "strategy"}, "'y' parameter of plot_data_efficiency must be the name of a numeric"),
     ],
 )
 def test_plot_data_efficiency_rejects_bad_input(pyplot, kwargs, match):
@@ -227,7 +232,7 @@ def test_plot_data_efficiency_rejects_bad_input(pyplot, kwargs, match):
 
 def test_plot_transfer_gap(pyplot):
     frame = budget_frame()
-    frame.loc[(frame["strategy"] == "linear_probe") & (frame["budget"] == 50), "accuracy"] -= 0.3
+    frame.loc[(frame["strategy"] == "linear_probe") & (frame["per_class"] == 50), "accuracy"] -= 0.3
     ax = plots.plot_transfer_gap(frame)
     gap = ax.get_lines()[0]
     np.testing.assert_allclose(gap.get_xdata(), [1, 5, 50])
@@ -274,7 +279,7 @@ def embedding_data(n=40):
 def test_plot_embedding_pca_with_domains(pyplot):
     features, labels, domains = embedding_data()
     ax = plots.plot_embedding(torch.tensor(features), labels, domains=domains,
-                              class_names=["a", "b", "c"])
+                              classes=["a", "b", "c"])
     assert len(ax.collections) == 2
     assert [len(c.get_offsets()) for c in ax.collections] == [20, 20]
     legends = [a for a in ax.get_children() if isinstance(a, Legend)]
@@ -303,7 +308,7 @@ def test_plot_embedding_tsne_subsamples(pyplot):
         ({"method": "umap"}, "'method' parameter"),
         ({"labels": np.zeros(3)}, "one entry per row"),
         ({"features": np.zeros(10)}, r"shaped \(N, D\)"),
-        ({"max_points": 0}, "positive int"),
+        ({"max_points": 0}, "'max_points' parameter of plot_embedding must be an int >= 1"),
     ],
 )
 def test_plot_embedding_rejects_bad_input(pyplot, kwargs, match):
@@ -319,7 +324,7 @@ def test_plot_embedding_rejects_bad_input(pyplot, kwargs, match):
 def test_plot_samples_titles_and_colours(pyplot):
     images = np.random.default_rng(0).integers(0, 256, size=(5, 8, 8), dtype=np.uint8)
     disp = plots.plot_samples(images, labels=[0, 1, 2, 0, 1], predictions=[0, 2, 2, 0, 0],
-                              class_names=["a", "b", "c"], ncols=3)
+                              classes=["a", "b", "c"], ncols=3)
     assert isinstance(disp, plots.SampleGridDisplay)
     assert disp.axes_.shape == (2, 3)
     assert len(disp.images_) == 5
@@ -355,12 +360,22 @@ def test_plot_samples_rescales_normalised_floats(pyplot):
 
 def test_plot_samples_on_given_axes(pyplot):
     fig, axes = pyplot.subplots(1, 3)
-    disp = plots.plot_samples(np.zeros((2, 4, 4)), axes=axes)
+    disp = plots.plot_samples(np.zeros((2, 4, 4)), ax=axes)
     assert disp.figure_ is fig and len(disp.images_) == 2
-    with pytest.raises(ValueError, match="at least 2 matplotlib Axes"):
-        plots.plot_samples(np.zeros((2, 4, 4)), axes=axes[:1])
-    with pytest.raises(ValueError, match="not both"):
-        plots.plot_samples(np.zeros((2, 4, 4)), axes=axes, figure=fig)
+    assert disp.bounding_ax_ is None
+    with pytest.raises(InvalidParameterError, match="at least 2 of them"):
+        plots.plot_samples(np.zeros((2, 4, 4)), ax=[axes[0]])
+    with pytest.raises(InvalidParameterError, match="'figure' parameter .* None when 'ax' is given"):
+        plots.plot_samples(np.zeros((2, 4, 4)), ax=axes, figure=fig)
+
+
+def test_plot_samples_divides_a_single_axes_into_the_grid(pyplot):
+    fig, (left, right) = pyplot.subplots(1, 2)
+    disp = plots.plot_samples(np.zeros((5, 4, 4)), ncols=3, ax=right)
+    assert disp.bounding_ax_ is right and not right.axison
+    assert disp.axes_.shape == (2, 3) and disp.figure_ is fig
+    assert all(cell.get_position().x0 >= right.get_position().x0 - 1e-9 for cell in disp.axes_.flat)
+    assert len(left.images) == 0
 
 
 @pytest.mark.parametrize(
@@ -369,8 +384,9 @@ def test_plot_samples_on_given_axes(pyplot):
         (np.zeros((4, 4)), {}, r"Got shape \(4, 4\)"),
         (np.zeros((2, 5, 4, 4)), {}, r"\(N, 3, H, W\)"),
         (np.zeros((2, 4, 4)), {"labels": [1]}, "one entry per image"),
-        (np.zeros((2, 4, 4)), {"ncols": 0}, "positive int"),
-        (np.zeros((2, 4, 4)), {"labels": [0, 5], "class_names": ["a"]}, "out of range"),
+        (np.zeros((2, 4, 4)), {"ncols": 0}, "'ncols' parameter .* must be an int >= 1"),
+        (np.zeros((2, 4, 4)), {"labels": [0, 5], "classes": ["a"]},
+         "'labels' parameter .* integer class indices in 0..0 to index 'classes'. Got 5"),
     ],
 )
 def test_plot_samples_rejects_bad_input(pyplot, images, kwargs, match):
@@ -506,7 +522,49 @@ def test_plot_worst_rejects_bad_input(pyplot):
     from tlworkbench.evaluation import evaluation_from_logits
 
     ev = evaluation_from_logits(torch.zeros(3, 2), torch.tensor([0, 1, 0]))
-    with pytest.raises(ValueError, match="Evaluation"):
+    with pytest.raises(InvalidParameterError, match="Evaluation"):
         plots.plot_worst(np.zeros(3), np.zeros((3, 4, 4)))
     with pytest.raises(ValueError, match="3 evaluated images"):
         plots.plot_worst(ev, np.zeros((2, 4, 4)))
+
+
+def test_plot_worst_draws_into_the_given_axes(pyplot):
+    from tlworkbench.evaluation import evaluation_from_logits
+
+    ev = evaluation_from_logits(torch.zeros(3, 2), torch.tensor([0, 1, 0]))
+    fig, axes = pyplot.subplots(1, 2)
+    display = plots.plot_worst(ev, np.zeros((3, 4, 4)), k=2, ax=axes)
+    assert display.figure_ is fig and list(display.axes_) == list(axes)
+    assert all("loss" in ax.get_title() for ax in axes)
+
+
+@pytest.mark.parametrize("name", plots.__all__)
+def test_every_public_plot_takes_ax(name):
+    import inspect
+
+    obj = getattr(plots, name)
+    func = obj.plot if inspect.isclass(obj) else obj
+    ax = inspect.signature(func).parameters.get("ax")
+    assert ax is not None and ax.default is None
+
+
+def test_errors_are_workbench_errors(pyplot):
+    with pytest.raises(TLWError):
+        plots.plot_shift(pd.DataFrame({"shift": [1.0]}), y="drop")
+    with pytest.raises(TLWError):
+        plots.plot_trainable(freeze_table(), ax=object())
+
+
+def test_plots_import_nothing_else_of_the_package():
+    import ast
+    from pathlib import Path
+
+    allowed = {"errors", "_validate", "config"}
+    for path in Path(plots.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 2:
+                assert node.module in allowed, f"{path.name} imports ..{node.module}"
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                assert not node.module.startswith("tlworkbench"), f"{path.name} imports {node.module}"
+            if isinstance(node, ast.Import):
+                assert not any(a.name.startswith("tlworkbench") for a in node.names), path.name

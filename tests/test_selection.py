@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from tlworkbench import diagnostics, selection, zoo
-from tlworkbench.datasets import ImageDataset, load_dataset, subsample
-from tlworkbench.errors import DataError, TLWError, UnknownModelError, UnknownNameError
+from tlworkbench.data import ImageDataset, load_dataset, subsample
+from tlworkbench.errors import DataError, InvalidParameterError, TLWError, UnknownModelError, UnknownNameError
 from tlworkbench.features import FeatureCache, extract_features
 from tlworkbench.selection import Candidate, as_candidates, rank_models, score_vs_accuracy
+from tlworkbench.training import fit_probe, probe_accuracy
 
 @pytest.fixture(scope="module")
 def digits():
@@ -44,7 +45,7 @@ def test_candidates_are_accepted_in_every_documented_form():
 
 
 def test_an_empty_candidate_list_is_a_clear_error(digits):
-    with pytest.raises(ValueError, match="at least one model"):
+    with pytest.raises(InvalidParameterError, match="'candidates' parameter of as_candidates must be a non-empty"):
         rank_models([], digits)
 
 
@@ -58,17 +59,17 @@ def test_an_unknown_model_name_fails_before_any_model_is_loaded(digits, monkeypa
 
 
 def test_duplicate_labels_and_odd_shapes_are_rejected():
-    with pytest.raises(ValueError, match="same label 'a'"):
+    with pytest.raises(InvalidParameterError, match="Candidates 0 and 1 share the label 'a'"):
         as_candidates([("a", "small_cnn", None), ("a", "small_resnet", None)])
-    with pytest.raises(TypeError, match="Candidate 0"):
+    with pytest.raises(TypeError, match=r"'candidates\[0\]' parameter of as_candidates must be a Candidate.*Got 42"):
         as_candidates([42])
-    with pytest.raises(TypeError, match="without a 'name'"):
+    with pytest.raises(TypeError, match="no 'name' key"):
         as_candidates([{"label": "x"}])
-    with pytest.raises(TypeError, match="unknown keys"):
+    with pytest.raises(TypeError, match=r"Unknown keys \['weight'\]"):
         as_candidates([{"name": "small_cnn", "weight": None}])
-    with pytest.raises(TypeError, match="Wrap it in a list"):
+    with pytest.raises(TypeError, match="Wrap a single candidate in a list"):
         as_candidates(("a", "small_cnn", None))
-    with pytest.raises(ValueError, match="image_size"):
+    with pytest.raises(ValueError, match=r"'candidates\[0\].image_size' parameter .* must be an int >= 1\. Got 0"):
         as_candidates([Candidate("a", "small_cnn", image_size=0)])
 
 
@@ -137,12 +138,18 @@ def test_a_subset_of_scores_and_a_held_out_probe(digits, digits_test):
     assert "leep" not in table and "h_score" not in table and "logme" in table
     assert table["probe_accuracy"].between(0, 1).all() and table["probe_accuracy"].is_monotonic_decreasing
     assert (table["probe_seconds"] > 0).all()
+    # the probe column is the workbench's one probe, trained on the candidate's features
+    model = selection.load_candidate(_cands()[0])
+    (xtr, ytr), (xte, yte) = (extract_features(model, d.with_transform(model), cache=False, progress=False)
+                              for d in (digits, digits_test))
+    expected = probe_accuracy(fit_probe(xtr, ytr), xte, yte)
+    assert table.set_index("label").loc["a", "probe_accuracy"] == pytest.approx(expected)
 
 
 def test_bad_scores_and_sort_keys_are_clear_errors(digits):
     with pytest.raises(UnknownNameError, match="Did you mean 'logme'"):
         rank_models(_cands(), digits, scores=["logm"])
-    with pytest.raises(ValueError, match="at least one score"):
+    with pytest.raises(InvalidParameterError, match="'scores' parameter of rank_models must be a non-empty"):
         rank_models(_cands(), digits, scores=[])
     with pytest.raises(ValueError, match="'sort_by'.*'leep'"):
         rank_models(_cands(), digits, scores=["logme"], sort_by="leep")
@@ -211,7 +218,7 @@ def test_score_vs_accuracy_errors_name_the_problem():
         score_vs_accuracy(_frame()[["label", "note"]], acc)
     with pytest.raises(DataError, match="at least 3 rows"):
         score_vs_accuracy(_frame().iloc[:2], {"a": 0.5, "b": 0.7})
-    with pytest.raises(DataError, match="DataFrame from rank_models"):
+    with pytest.raises(InvalidParameterError, match="'scores_frame'.*DataFrame from rank_models"):
         score_vs_accuracy([1, 2, 3], acc)
-    with pytest.raises(DataError, match="map each candidate"):
+    with pytest.raises(InvalidParameterError, match="'accuracies'.*map each candidate"):
         score_vs_accuracy(_frame(), [0.5, 0.7, 0.6, 0.9])

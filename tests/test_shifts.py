@@ -1,5 +1,6 @@
-"""Tests of tlworkbench.shifts: each shift is the identity at strength 0, grows with the strength,
-is reproducible from its seed, and the named domain pairs load."""
+"""Tests of the domain shifts (tlw.shifts) and named domains: each shift is the identity at
+strength 0, grows with the strength, is reproducible from its seed, and a domain name gives the
+same images wherever it is loaded."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from tlworkbench import shifts as S
-from tlworkbench.datasets import DIGITS, ImageDataset, load_dataset
+import tlworkbench as tlw
+from tlworkbench.data import DIGITS, ImageDataset, load_dataset, load_domain
+from tlworkbench.data import domains as P
+from tlworkbench.data import shifts as S
 from tlworkbench.errors import DataError, UnknownDatasetError, UnknownNameError
-from tlworkbench.transforms import ImageTransform
+from tlworkbench.zoo.transforms import ImageTransform
 
 STRENGTHS = [0.0, 0.25, 0.5, 0.75, 1.0]
 RANDOM_KINDS = ["colour", "background", "noise", "rotate", "elastic"]
@@ -69,8 +72,10 @@ def test_background_cuts_patches_from_photos_even_for_large_images():
 
 
 def test_strength_and_images_are_validated():
-    with pytest.raises(ValueError, match=r"'strength' parameter of Blur must be a number in \[0, 1\]. Got 1.5"):
+    with pytest.raises(ValueError, match=r"'strength' parameter of Blur must be a finite number >= 0 and "
+                                         r"<= 1. Got 1.5"):
         S.Blur(1.5)
+    assert S.Blur(np.float32(0.5)).strength == 0.5 and S.Noise(np.int64(1)).strength == 1.0
     with pytest.raises(ValueError, match="'strength'"):
         S.Noise(float("nan"))
     with pytest.raises(ValueError, match="'images'"):
@@ -117,7 +122,7 @@ def test_shift_dataset_makes_a_new_domain_with_the_same_labels():
 
 
 def test_domain_pairs_table_lists_the_notebook_pairs():
-    table = S.domain_pairs()
+    table = P.domain_pairs()
     needed = {"font_digits->mnist", "mnist->sklearn_digits", "mnist->opencv_digits", "mnist->mnist+blur",
               "mnist->mnist+invert", "mnist->mnist+colour"}
     assert needed <= set(table["name"])
@@ -126,30 +131,30 @@ def test_domain_pairs_table_lists_the_notebook_pairs():
 
 
 def test_load_pair_returns_source_and_target_splits():
-    src_tr, src_te, tgt_tr, tgt_te = S.load_pair("font_digits->mnist")
+    src_tr, src_te, tgt_tr, tgt_te = P.load_pair("font_digits->mnist")
     assert src_tr.domain == "fonts" and tgt_te.domain == "mnist"
     assert src_tr.classes == tgt_tr.classes == DIGITS
     assert len(src_tr) == 4000 and len(tgt_te) == 1000
     model_t = ImageTransform(32, 3)
-    pair = S.load_pair("mnist->mnist+blur", transform=model_t)
+    pair = P.load_pair("mnist->mnist+blur", transform=model_t)
     assert [d.domain for d in pair] == ["mnist", "mnist", "mnist+blur0.5", "mnist+blur0.5"]
     assert all(d.transform == model_t for d in pair)
     assert torch.equal(pair[1].targets, pair[3].targets)
     assert not torch.equal(pair[1].images, pair[3].images)
-    assert torch.equal(pair[3].images, S.load_pair("mnist->mnist+blur")[3].images)  # reproducible
-    free = S.load_pair("mnist->mnist+noise0.2+rotate0.3", seed=1)
+    assert torch.equal(pair[3].images, P.load_pair("mnist->mnist+blur")[3].images)  # reproducible
+    free = P.load_pair("mnist->mnist+noise0.2+rotate0.3", seed=1)
     assert free[2].domain == "mnist+noise0.2+rotate0.3"
 
 
 def test_load_pair_errors():
     with pytest.raises(UnknownDatasetError, match="Did you mean 'mnist'.*named pair 'font_digits->mnist'"):
-        S.load_pair("font_digits->mnsit")
+        P.load_pair("font_digits->mnsit")
     with pytest.raises(UnknownDatasetError, match=r"Did you mean 'mnist->mnist\+blur'"):
-        S.load_pair("mnist_blur")
+        P.load_pair("mnist_blur")
     with pytest.raises(UnknownNameError, match="Did you mean 'invert'"):
-        S.load_pair("mnist->mnist+inverse")
+        P.load_pair("mnist->mnist+inverse")
     with pytest.raises(DataError, match="different classes"):
-        S.load_pair("mnist->fashion_mnist")
+        P.load_pair("mnist->fashion_mnist")
 
 
 def test_shifted_images_stay_a_valid_image_dataset():
@@ -157,3 +162,27 @@ def test_shifted_images_stay_a_valid_image_dataset():
                       name="tiny")
     out = S.shift_dataset(ds, S.Compose([S.Colour(1.0), S.Elastic(0.5)]))
     assert out.images.shape == (5, 3, 12, 12) and out.name == "tiny+colour1+elastic0.5"
+
+
+def test_shifts_is_the_public_module():
+    assert tlw.shifts is S and tlw.shifts.make_shift("invert") == S.Invert(1.0)
+    with pytest.raises(TypeError, match="'spec'"):
+        S.make_shift(3)
+    with pytest.raises(ValueError, match="'seed'"):
+        S.shift_dataset(load_dataset("mnist", split="test"), "blur", seed=0.5)
+
+
+def test_a_domain_gives_the_same_images_wherever_it_is_loaded():
+    blurred_test = load_domain("mnist+blur0.5", split="test", seed=1)
+    as_target = P.load_pair("mnist->mnist+blur", seed=1)
+    as_source = P.load_pair("mnist+blur0.5->mnist", seed=1)
+    assert torch.equal(as_target[3].images, blurred_test.images)
+    assert torch.equal(as_source[1].images, blurred_test.images)
+    assert torch.equal(as_target[2].images, load_domain("mnist+blur0.5", split="train", seed=1).images)
+    # train and test draw the shift differently; a seed changes the draw, not the digits
+    noisy = [load_domain("mnist+noise0.5", split="test", seed=k) for k in (0, 1)]
+    assert torch.equal(noisy[0].targets, noisy[1].targets) and not torch.equal(noisy[0].images, noisy[1].images)
+    with pytest.raises(TypeError, match="'spec'"):
+        load_domain(None)
+    with pytest.raises(tlw.DataError, match="fortunes"):
+        load_domain("fortunes")

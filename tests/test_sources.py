@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
 from tlworkbench import sources, zoo
 from tlworkbench.errors import CorruptFileError, UnknownDatasetError
-from tlworkbench.weights import read_card
+from tlworkbench.zoo.weights import read_card
 
 
 @pytest.fixture
@@ -37,6 +39,12 @@ def test_new_head_keeps_the_source_backbone(cache):
                                                  tgt.backbone.state_dict().values()))
 
 
+def test_a_fresh_head_is_the_same_whether_the_source_was_trained_or_read(cache):
+    trained = zoo.load_model("small_cnn", weights="tlw:sklearn_digits", epochs=1, num_classes=3, seed=5)
+    read = zoo.load_model("small_cnn", weights="tlw:sklearn_digits", epochs=1, num_classes=3, seed=5)
+    assert all(torch.equal(a, b) for a, b in zip(trained.state_dict().values(), read.state_dict().values()))
+
+
 def test_training_is_reproducible_from_the_seed(cache):
     path = sources.pretrain_source("small_cnn", "sklearn_digits", epochs=1, progress=False)
     first = path.read_bytes()
@@ -64,3 +72,17 @@ def test_a_changed_cache_file_is_caught(cache):
 def test_unknown_source(cache):
     with pytest.raises(UnknownDatasetError):
         zoo.load_model("small_cnn", weights="tlw:mnistt", progress=False)
+
+
+def test_a_card_that_is_not_json_names_the_file_and_the_fix(cache):
+    path = sources.pretrain_source("small_cnn", "sklearn_digits", epochs=1, progress=False)
+    Path(str(path) + ".json").write_text('{"source": ')
+    with pytest.raises(CorruptFileError, match=r"\.pt\.json'? is not valid JSON.*Delete"):
+        zoo.load_model("small_cnn", weights="tlw:sklearn_digits", epochs=1, progress=False)
+
+
+def test_source_arguments_are_checked(cache):
+    with pytest.raises(ValueError, match="'epochs' parameter of pretrain_source"):
+        sources.pretrain_source("small_cnn", "sklearn_digits", epochs=0)
+    with pytest.raises(ValueError, match="Did you mean 'small_cnn'"):
+        sources.pretrain_source("small_cn", "sklearn_digits")

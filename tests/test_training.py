@@ -3,16 +3,21 @@ determinism, bad input, and compare on top of it."""
 
 from __future__ import annotations
 
+import math
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from tlworkbench import comparison, datasets, freezing, training, zoo
-from tlworkbench.errors import DataError, TrainingDivergedError, UnknownNameError, UnknownStrategyError
-from tlworkbench.features import FeatureCache
-from tlworkbench.transforms import ImageTransform
+from tlworkbench import comparison, freezing, training, zoo
+from tlworkbench import data as datasets
+from tlworkbench.errors import (DataError, InvalidParameterError, TrainingDivergedError, UnknownNameError,
+                                UnknownStrategyError)
+from tlworkbench.features import FeatureCache, extract_features
+from tlworkbench.training import optim
+from tlworkbench.zoo.transforms import ImageTransform
 
 SIZE = 16
 
@@ -123,16 +128,54 @@ def test_lr_multipliers_make_one_column_per_group(train):
     assert row["lr"] == pytest.approx(row["lr_head"])
 
 
-@pytest.mark.parametrize("schedule", ["onecycle", "cosine", None])
-def test_schedules_warm_up_and_decay(schedule):
-    total = 100
-    factors = [training._lr_factor(schedule, s, total, 0.25 if schedule == "onecycle" else 0.1) for s in range(total)]
+def _reference_factor(schedule, step, total, warmup):
+    """The schedules written out: one-cycle (cosine up from 1/25, down to 1e-4) and warm-up + cosine."""
     if schedule is None:
-        assert set(factors) == {1.0}
-        return
-    peak = max(range(total), key=factors.__getitem__)
-    assert factors[0] < 0.2 and factors[-1] < 0.01
-    assert 5 <= peak <= 30 and factors[peak] == pytest.approx(1.0, abs=0.01)
+        return 1.0
+    if schedule == "onecycle":
+        w = warmup * total
+        if step < w:
+            return 1 / 25 + (1 - 1 / 25) * (1 - math.cos(math.pi * step / w)) / 2
+        return 1e-4 + (1 - 1e-4) * (1 + math.cos(math.pi * (step - w) / (total - w))) / 2
+    n = math.ceil(warmup * total - 1e-9)
+    if step < n:
+        return (step + 1) / n
+    return (1 + math.cos(math.pi * (step - n) / max(1, total - n))) / 2
+
+
+def _scheduled_lrs(schedule, total, warmup, peaks=(2e-3, 2e-4)):
+    params = [torch.nn.Parameter(torch.zeros(1)) for _ in peaks]
+    opt = torch.optim.AdamW([{"params": [p]} for p in params], lr=1.0)
+    sched = optim.make_scheduler(schedule, opt, list(peaks), total=total, warmup=warmup)
+    lrs = []
+    for _ in range(total):
+        lrs.append([g["lr"] for g in opt.param_groups])
+        opt.step()
+        if sched is not None:
+            sched.step()
+    return lrs
+
+
+@pytest.mark.parametrize("schedule, warmup", [("onecycle", 0.25), ("onecycle", 0.3), ("cosine", 0.1), ("cosine", 0.0),
+                                              ("cosine", 0.25), (None, 0.1)])
+@pytest.mark.parametrize("total", [1, 2, 7, 62, 100])
+def test_schedules_follow_their_formulas_per_step(schedule, warmup, total):
+    lrs = _scheduled_lrs(schedule, total, warmup)
+    for step, (a, b) in enumerate(lrs):
+        expected = _reference_factor(schedule, step, total, warmup)
+        assert a == pytest.approx(2e-3 * expected, rel=1e-9, abs=1e-15), step
+        assert b == pytest.approx(2e-4 * expected, rel=1e-9, abs=1e-15), step  # every group alike
+    if schedule is not None and total >= 62:
+        factors = [a / 2e-3 for a, _ in lrs]
+        peak = max(range(total), key=factors.__getitem__)
+        assert factors[-1] < 0.01 and factors[peak] == pytest.approx(1.0, abs=0.01)
+
+
+def test_cosine_warm_up_never_passes_the_peak():
+    # 0.1 x 157 steps is 15.7: the warm-up takes 16 steps and rises to exactly the peak
+    factors = [a / 2e-3 for a, _ in _scheduled_lrs("cosine", 157, 0.1)]
+    assert max(factors) == pytest.approx(1.0) and factors[15] == pytest.approx(1.0)
+    assert factors[0] == pytest.approx(1 / 16)
 
 
 def test_same_seed_same_history(train, val):
@@ -246,6 +289,69 @@ def test_history_plot(train, val, pyplot):
     assert "History('fine_tune'" in repr(h)
 
 
+# --- the loss hook ------------------------------------------------------------------------------
+
+
+class _Confidence(training.TrainingLoss):
+    """The cross-entropy plus a metric, reading the whole model as custom losses may."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, model, x, y):
+        self.calls.append(type(model).__name__)
+        out = super().__call__(model, x, y)
+        out.metrics["confidence"] = out.logits.softmax(1).max(1).values.mean()
+        return out
+
+
+def test_a_custom_loss_runs_the_whole_model_and_adds_its_metrics(train, val):
+    hook = _Confidence()
+    h = training.fit(new_model(), train, val, strategy="linear_probe", epochs=2, loss=hook, **QUIET)
+    assert set(hook.calls) == {"TransferModel"}  # no cached features: the loss may read the backbone
+    rows = h.frame.set_index("split")
+    assert rows.loc["train", "confidence"].between(0, 1).all() and rows.loc["val", "confidence"].isna().all()
+    with pytest.raises(ValueError, match="lbfgs"):
+        training.fit(new_model(), train, strategy="linear_probe", optimizer="lbfgs", loss=hook, **QUIET)
+    with pytest.raises(TypeError, match="'loss'"):
+        training.fit(new_model(), train, loss=lambda m, x, y: None, **QUIET)
+
+
+def test_the_base_loss_is_the_default_cross_entropy(train, val):
+    frames = [training.fit(new_model(), train, val, epochs=2, loss=loss, **QUIET).frame.drop(columns="seconds")
+              for loss in (None, training.TrainingLoss())]
+    pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=True)
+
+
+def test_a_loss_that_sets_the_epoch_resumes_where_it_stopped(train, tmp_path):
+    from tlworkbench.adaptation import DeepCoralLoss
+
+    target = train.subset(range(0, 200, 2)).with_transform(new_model())
+    args = dict(strategy="fine_tune", epochs=3, schedule="cosine", warmup=0.0, progress=False, batch_size=16)
+    path = tmp_path / "coral.pt"
+
+    def stop_after_first(epoch, history):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    with pytest.warns(UserWarning, match="interrupted"):
+        training.fit(new_model(), train, checkpoint=path, callbacks=[stop_after_first],
+                     loss=DeepCoralLoss(target, weight=5.0), **args)
+    resumed, whole = new_model(seed=9), new_model()
+    done = training.fit(resumed, train, resume=path, loss=DeepCoralLoss(target, weight=5.0), **args)
+    reference = training.fit(whole, train, loss=DeepCoralLoss(target, weight=5.0), **args)
+    assert same(state(resumed), state(whole))
+    assert done.frame.drop(columns="seconds").equals(reference.frame.drop(columns="seconds"))
+    # an epoch is a pass over the target's 100 images: 6 full batches of 16, the source batches cycle
+    assert reference.epochs == 3 and "coral" in reference.frame
+
+
+def test_numpy_integers_are_ints(train):
+    h = training.fit(new_model(), train, epochs=np.int64(1), batch_size=np.int64(32), seed=np.int64(0),
+                     progress=False)
+    assert h.epochs == 1
+
+
 # --- bad input -----------------------------------------------------------------------------------
 
 
@@ -307,13 +413,70 @@ def test_every_parameter_frozen_warns_and_trains_the_head(train):
 
 def test_compare_is_tidy_and_extracts_features_once(train, val):
     cache = FeatureCache()
-    df = comparison.compare("small_cnn", train, val, strategies=("linear_probe", "fine_tune"), budgets=(5, 10),
+    df = comparison.compare("small_cnn", train, val, strategies=("linear_probe", "fine_tune"), per_class=(5, 10),
                             seeds=(0,), epochs=1, image_size=SIZE, cache=cache, progress=False, batch_size=32)
-    assert list(df.columns[:4]) == ["model", "strategy", "budget", "seed"]
+    assert list(df.columns[:4]) == ["model", "strategy", "per_class", "seed"]
     assert {"accuracy", "seconds", "trainable_params"} <= set(df.columns)
-    assert len(df) == 4 and set(df["budget"]) == {5, 10}
-    assert df.set_index(["strategy", "budget"]).loc[("fine_tune", 5), "n_train"] == 50
+    assert len(df) == 4 and set(df["per_class"]) == {5, 10}
+    assert df.set_index(["strategy", "per_class"]).loc[("fine_tune", 5), "n_train"] == 50
     # one extraction of the training set and one of the test set, shared by both budgets
     assert cache.misses == 2
     with pytest.raises(UnknownStrategyError, match="Did you mean 'scratch'"):
         comparison.compare("small_cnn", train, val, strategies=("scrach",), progress=False)
+    with pytest.raises(InvalidParameterError, match=r"'per_class\[1\]' parameter of compare"):
+        comparison.compare("small_cnn", train, val, per_class=(5, 0), progress=False)
+    with pytest.raises(InvalidParameterError, match="'seeds' parameter of compare must be a non-empty"):
+        comparison.compare("small_cnn", train, val, seeds=(), progress=False)
+    with pytest.raises(InvalidParameterError, match="'epochs' parameter of compare.*'fine_tune'"):
+        comparison.compare("small_cnn", train, val, strategies=("fine_tune",), per_class=(5,), seeds=(0,),
+                           epochs={"scratch": 1}, image_size=SIZE, progress=False)
+
+
+# --- the linear probe ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lite0_features():
+    """EfficientNet-Lite0's ImageNet features (64 px) of 300 animal_mnist training and 300 test images."""
+    model = zoo.load_model("efficientnet_lite0", num_classes=10, image_size=64, seed=0)
+    train = datasets.subsample(datasets.load_dataset("animal_mnist", transform=model), per_class=30, seed=0)
+    test = datasets.load_dataset("animal_mnist", split="test", transform=model, max_size=300, seed=0)
+    return (*extract_features(model, train, progress=False), *extract_features(model, test, progress=False))
+
+
+def test_the_probe_is_as_accurate_as_scikit_learns_logistic_regression(lite0_features):
+    from sklearn.linear_model import LogisticRegression
+
+    from tlworkbench.training.probe import FeatureScaling
+
+    xtr, ytr, xte, yte = lite0_features
+    ours = training.probe_accuracy(training.fit_probe(xtr, ytr), xte, yte)
+    scale = FeatureScaling(xtr)  # the probe's own centring and scale, given to scikit-learn too
+    reference = LogisticRegression(max_iter=5000).fit(scale(xtr).numpy(), ytr.numpy())
+    theirs = reference.score(scale(xte).numpy(), yte.numpy())
+    assert ours > 0.6  # chance is 0.1
+    assert abs(ours - theirs) <= 0.01, (ours, theirs)
+
+
+def test_the_probe_reads_raw_features_and_is_seeded():
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(4).repeat(25)
+    x = 1e-3 * (torch.nn.functional.one_hot(y, 4).float() + 0.3 * torch.randn(100, 4, generator=g))
+    probe = training.fit_probe(x, y, seed=1)
+    assert isinstance(probe, torch.nn.Linear) and probe.out_features == 4
+    # features of scale 1e-3: the penalty acts on the scaled features, so the probe still fits
+    assert training.probe_accuracy(probe, x, y) > 0.9
+    assert torch.equal(probe.weight, training.fit_probe(x, y, seed=1).weight)
+    with pytest.raises(InvalidParameterError, match="'labels' parameter of fit_probe"):
+        training.fit_probe(x, y[:10])
+    with pytest.raises(InvalidParameterError, match="'num_classes' parameter of fit_probe must be an int >= 4"):
+        training.fit_probe(x, y, num_classes=3)
+
+
+def test_lbfgs_needs_a_linear_head(train):
+    model = new_model()
+    model.head = torch.nn.Sequential(torch.nn.Linear(model.feature_dim, 16), torch.nn.ReLU(), torch.nn.Linear(16, 10))
+    h = training.fit(model, train, strategy="linear_probe", epochs=1, **QUIET)  # AdamW: the head is not linear
+    assert h.frame["trainable_params"].iloc[0] == sum(p.numel() for p in model.head.parameters())
+    with pytest.raises(InvalidParameterError, match="one nn.Linear"):
+        training.fit(model, train, strategy="linear_probe", optimizer="lbfgs", epochs=1, **QUIET)

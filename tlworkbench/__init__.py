@@ -6,26 +6,32 @@ Example:
     >>> model = tlw.load_model("efficientnet_lite0", num_classes=10)   # doctest: +SKIP
 """
 
-from . import adaptation, diagnostics, plots, widgets
+from . import adaptation, data, diagnostics, plots, training, widgets, zoo
 from .config import Profile, data_home, get_device, get_profile, seed_everything, use_amp
-from .datasets import (
+from .data import (
     ImageDataset,
     TextDataset,
     few_shot_episodes,
     list_datasets,
     load_dataset,
+    load_image_folder,
+    load_text_csv,
+    load_text_folder,
+    shifts,
     subsample,
 )
 from .errors import (
     CorruptFileError,
     DataError,
     IncompatibleWeightsError,
+    InvalidParameterError,
     MissingAssetError,
     NoWeightsError,
     TLWError,
     TrainingDivergedError,
     UnknownDatasetError,
     UnknownModelError,
+    UnknownNameError,
     UnknownStrategyError,
 )
 from .comparison import compare
@@ -40,23 +46,24 @@ from .freezing import (
     trainable_table,
     unfreeze,
 )
-from .transforms import ImageTransform, TextTransform
 from .selection import Candidate, rank_models, score_vs_accuracy
-from .sources import pretrain_source  # registers weights="tlw:<source>"
+from .sources import pretrain_source
 from .training import History, fit
 from .widgets import FreezePanel
-from .zoo import ModelSpec, TransferModel, list_models, load_model
+from .zoo import ImageTransform, ModelSpec, TextTransform, TransferModel, list_models, load_model
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Profile", "data_home", "get_device", "get_profile", "seed_everything", "use_amp",
     "ImageDataset", "TextDataset", "few_shot_episodes", "list_datasets", "load_dataset", "subsample",
+    "load_image_folder", "load_text_csv", "load_text_folder", "data", "shifts",
     "CorruptFileError", "DataError", "IncompatibleWeightsError", "MissingAssetError", "NoWeightsError",
     "TLWError", "TrainingDivergedError", "UnknownDatasetError", "UnknownModelError", "UnknownStrategyError",
+    "InvalidParameterError", "UnknownNameError",
     "count_parameters", "freeze", "freeze_to", "set_bn_policy", "set_lr_mult", "trainable_table", "unfreeze",
     "ImageTransform", "TextTransform", "ModelSpec", "TransferModel", "list_models", "load_model",
-    "FreezePanel", "adaptation", "diagnostics", "plots", "widgets",
+    "FreezePanel", "adaptation", "diagnostics", "plots", "training", "widgets", "zoo",
     "compare", "Evaluation", "evaluate", "FeatureCache", "extract_features", "pretrain_source", "History", "fit",
     "Candidate", "rank_models", "score_vs_accuracy",
 ]

@@ -1,9 +1,9 @@
 """Strategies compared across label budgets and seeds, in one tidy table.
 
-:func:`compare` trains a fresh model for every (strategy, budget, seed) and scores it on the test
-set. Linear probes share one feature extraction per backbone: the features of the whole training
-set are computed once and the subset of each budget is indexed out of them (the label budgets of
-:func:`~tlworkbench.datasets.subsample` are nested, so nothing is computed twice).
+:func:`compare` trains a fresh model for every (strategy, ``per_class``, seed) and scores it on
+the test set. Linear probes share one feature extraction per backbone: the features of the whole
+training set are computed once and the subset of each label budget is indexed out of them (the
+subsets of :func:`~tlworkbench.data.subsample` are nested, so nothing is computed twice).
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .datasets import subsample
-from .errors import DataError, UnknownStrategyError, did_you_mean
+from ._validate import check_int, check_names, check_optional, check_sequence, param_error
+from .config import resolve_progress
+from .data import subsample
+from .errors import DataError, UnknownStrategyError
 from .evaluation import evaluate, evaluate_features
 from .features import FeatureCache, default_cache, extract_features, prepare_data
 from .training import STRATEGIES, fit
@@ -40,31 +42,32 @@ class _IndexRecorder:
 def _per_strategy(value: Any, strategy: str, param: str) -> Any:
     if isinstance(value, Mapping):
         if strategy not in value:
-            raise ValueError(f"The {param!r} parameter of compare has no entry for strategy {strategy!r}. "
-                             f"Got keys {sorted(value)}.")
+            raise param_error(param, "compare", f"a value or a dict with an entry for every strategy, "
+                              f"{strategy!r} too", value)
         return value[strategy]
     return value
 
 
 def compare(model_name_or_factory: str | Callable[..., TransferModel], train: Any, test: Any, *,
             strategies: Sequence[str] = ("linear_probe", "fine_tune", "scratch"),
-            budgets: Sequence[int | None] = (10, 100), seeds: Sequence[int] = (0, 1, 2),
+            per_class: Sequence[int | None] = (10, 100), seeds: Sequence[int] = (0, 1, 2),
             epochs: int | Mapping[str, int] | None = None, lr: float | Mapping[str, float] | None = None,
             image_size: int | None = None, weights: str | None = "default",
-            cache: bool | FeatureCache = True, progress: bool = True, **fit_kwargs: Any) -> pd.DataFrame:
+            cache: bool | FeatureCache = True, progress: bool | None = None, **fit_kwargs: Any) -> pd.DataFrame:
     """Train and test every strategy at every label budget and seed.
 
     Each run starts from a fresh model (``load_model(name, num_classes=..., seed=seed)``, or
     ``factory(num_classes=..., seed=...)``), is trained with :func:`~tlworkbench.training.fit`
-    on ``per_class=budget`` examples per class (:func:`~tlworkbench.datasets.subsample` with the
-    same seed), and is scored on ``test``.
+    on ``per_class`` examples per class (:func:`~tlworkbench.data.subsample` with the same
+    seed), and is scored on ``test``.
 
     Args:
         model_name_or_factory: a zoo name, or a callable returning a fresh TransferModel.
-        train: the training data set the budgets are drawn from.
+        train: the training data set the label budgets are drawn from.
         test: the test data set.
         strategies: strategies of :func:`~tlworkbench.training.fit`.
-        budgets: labelled examples per class; ``None`` takes the whole training set.
+        per_class: the label budgets, in labelled examples per class; ``None`` takes the whole
+            training set.
         seeds: one run per seed (model initialisation, subset and shuffling).
         epochs: epochs per run, or a dict by strategy.
         lr: learning rate, or a dict by strategy.
@@ -72,32 +75,32 @@ def compare(model_name_or_factory: str | Callable[..., TransferModel], train: An
         weights: weights for zoo models (see :func:`~tlworkbench.zoo.load_model`).
         cache: the feature cache the linear probes share (``False``: one that lives for this
             call only).
-        progress: a progress bar over the runs.
+        progress: a progress bar over the runs (``None``: in Jupyter only).
         **fit_kwargs: passed to every :func:`~tlworkbench.training.fit` (``batch_size``,
             ``schedule``...).
 
     Returns:
-        One row per run: ``model``, ``strategy``, ``budget``, ``seed``, ``n_train``,
+        One row per run: ``model``, ``strategy``, ``per_class``, ``seed``, ``n_train``,
         ``accuracy``, ``balanced_accuracy``, ``seconds`` (training time; for linear probes
         without the shared feature extraction, whose seconds are in ``frame.attrs
         ["feature_seconds"]``) and ``trainable_params`` (the most trained at once).
 
     Raises:
         UnknownStrategyError: an unknown strategy (with the closest name).
-        DataError: a class has fewer examples than a budget, or the data do not fit the model.
-        ValueError: empty ``strategies``, ``budgets`` or ``seeds``.
+        DataError: a class has fewer examples than a label budget, or the data do not fit the
+            model.
+        InvalidParameterError: empty or bad ``strategies``, ``per_class`` or ``seeds``.
 
     Example:
-        >>> df = compare("efficientnet_lite0", train, test, budgets=(10, 100), seeds=(0, 1))  # doctest: +SKIP
-        >>> df.groupby(["strategy", "budget"]).accuracy.mean().unstack()                      # doctest: +SKIP
+        >>> df = compare("efficientnet_lite0", train, test, per_class=(10, 100), seeds=(0, 1))  # doctest: +SKIP
+        >>> df.groupby(["strategy", "per_class"]).accuracy.mean().unstack()                     # doctest: +SKIP
     """
-    for param, value in (("strategies", strategies), ("budgets", budgets), ("seeds", seeds)):
-        if isinstance(value, (str, int)) or not len(value):
-            raise ValueError(f"The {param!r} parameter of compare must be a non-empty sequence. Got {value!r} instead.")
-    for s in strategies:
-        if s not in STRATEGIES:
-            raise UnknownStrategyError(f"Unknown strategy {s!r} for compare.{did_you_mean(str(s), STRATEGIES)} "
-                                       f"Strategies: {', '.join(STRATEGIES)}.")
+    func = "compare"
+    strategies = check_names(strategies, "strategies", func, STRATEGIES, error=UnknownStrategyError)
+    per_class = check_sequence(per_class, "per_class", func,
+                               lambda v, name, f: check_optional(v, check_int, name, f, minimum=1))
+    seeds = check_sequence(seeds, "seeds", func, check_int)
+    progress = resolve_progress(progress)
     if len(train) == 0 or len(test) == 0:
         raise DataError(f"compare needs examples in both train ({len(train)}) and test ({len(test)}).")
     store = default_cache() if cache is True else cache if isinstance(cache, FeatureCache) else FeatureCache()
@@ -113,15 +116,15 @@ def compare(model_name_or_factory: str | Callable[..., TransferModel], train: An
 
     rows = []
     feature_seconds = 0.0
-    runs = [(seed, budget, s) for seed in seeds for budget in budgets for s in strategies]
-    for seed, budget, strategy in tqdm(runs, desc="compare", disable=not progress):
+    runs = [(seed, n, s) for seed in seeds for n in per_class for s in strategies]
+    for seed, n_per_class, strategy in tqdm(runs, desc="compare", disable=not progress):
         model = new_model(seed)
         data = prepare_data(model, train, param="train")
         evaluation_data = prepare_data(model, test, param="test")
-        if budget is None:
+        if n_per_class is None:
             idx, name = np.arange(len(data)), data.name
         else:
-            idx, name = subsample(_IndexRecorder(data), per_class=budget, seed=seed)
+            idx, name = subsample(_IndexRecorder(data), per_class=n_per_class, seed=seed)
         part = data.subset(idx, name=name)
         if strategy == "linear_probe":
             t0 = time.perf_counter()
@@ -142,7 +145,7 @@ def compare(model_name_or_factory: str | Callable[..., TransferModel], train: An
             result = evaluate(model, evaluation_data)
         rows.append({
             "model": getattr(model, "name", str(model_name_or_factory)), "strategy": strategy,
-            "budget": budget, "seed": seed, "n_train": len(part), "accuracy": result.accuracy,
+            "per_class": n_per_class, "seed": seed, "n_train": len(part), "accuracy": result.accuracy,
             "balanced_accuracy": result.balanced_accuracy, "seconds": seconds,
             "trainable_params": int(history.frame["trainable_params"].max()) if len(history.frame) else 0,
         })

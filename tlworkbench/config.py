@@ -1,4 +1,4 @@
-"""Profiles, seeds, devices and the data cache folder.
+"""Profiles, seeds, devices, threads and the data cache folder.
 
 Nothing here runs at import time: no seeding, no device probing. Every function reads the
 environment when it is called, so a notebook's ``parameters`` cell (or papermill) can change the
@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .errors import TLWError
+from ._validate import check_int, check_optional, param_error
+from .errors import TLWError, did_you_mean
 
 __all__ = [
     "Profile",
@@ -26,6 +29,8 @@ __all__ = [
     "use_amp",
     "data_home",
     "is_online_allowed",
+    "resolve_progress",
+    "limit_threads",
 ]
 
 
@@ -86,8 +91,8 @@ def get_profile(profile: str | Profile | None = None) -> Profile:
     name = str(name).strip().lower()
     if name not in PROFILES:
         raise _ProfileError(
-            f"The 'profile' parameter must be one of {sorted(PROFILES)}. Got {name!r} instead. "
-            "Set TLW_PROFILE=quick or TLW_PROFILE=full, or pass profile='quick'."
+            f"The 'profile' parameter must be one of {sorted(PROFILES)}. Got {name!r} instead."
+            f"{did_you_mean(name, PROFILES)} Set TLW_PROFILE=quick or TLW_PROFILE=full, or pass profile='quick'."
         )
     return PROFILES[name]
 
@@ -154,3 +159,48 @@ def is_online_allowed(profile: str | Profile | None = None) -> bool:
     if os.environ.get("TLW_OFFLINE", "").strip() not in ("", "0", "false"):
         return False
     return get_profile(profile).online
+
+
+def resolve_progress(progress: bool | None) -> bool:
+    """Whether to show progress bars: ``None`` means on in a Jupyter kernel, off elsewhere.
+
+    Every function with a ``progress`` argument takes ``None`` as its default and resolves it
+    here, so a notebook shows bars and a script, a test or CI stays quiet unless asked.
+    """
+    if progress is not None:
+        if not isinstance(progress, (bool, np.bool_)):
+            raise param_error("progress", "resolve_progress", "True, False or None", progress)
+        return bool(progress)
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+@contextmanager
+def limit_threads(threads: int | None) -> Iterator[None]:
+    """Run torch and the BLAS behind NumPy with ``threads`` threads each, restoring both afterwards.
+
+    Small models on small batches gain little from more threads, and on cores shared with other
+    work extra threads mostly wait for each other. ``None`` leaves both as they are.
+
+    Example:
+        >>> with limit_threads(1):
+        ...     torch.get_num_threads()
+        1
+    """
+    threads = check_optional(threads, check_int, "threads", "limit_threads", minimum=1)
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(threads):
+            yield
+    finally:
+        torch.set_num_threads(before)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 __all__ = [
     "TLWError",
+    "InvalidParameterError",
     "UnknownNameError",
     "UnknownModelError",
     "UnknownDatasetError",
@@ -28,6 +29,10 @@ __all__ = [
 
 class TLWError(Exception):
     """Base class of every error raised by tlworkbench."""
+
+
+class InvalidParameterError(TLWError, ValueError, TypeError):
+    """An argument of the wrong type or out of range; both ``except ValueError`` and ``except TypeError`` catch it."""
 
 
 class UnknownNameError(TLWError, ValueError):

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._validate import check_int, param_error
 from .config import get_device, use_amp
 from .errors import DataError
 
@@ -90,8 +91,7 @@ class Evaluation:
             Columns ``index`` (position in the data set), ``y_true``, ``y_pred``, ``true``,
             ``pred`` (class names), ``loss`` and ``confidence`` (probability of the prediction).
         """
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"The 'k' parameter of Evaluation.worst must be a positive int. Got {k!r} instead.")
+        k = check_int(k, "k", "Evaluation.worst", minimum=1)
         order = np.argsort(-self.loss, kind="stable")[:k]
         names = np.asarray(self.classes, dtype=object)
         return pd.DataFrame({
@@ -159,8 +159,8 @@ def _batches(data: Any, batch_size: int, device: torch.device) -> Iterator[tuple
         for x, y in data:
             yield _to(x, device), _to(torch.as_tensor(y), device)
     else:
-        raise TypeError(f"The 'data' parameter of evaluate must be a data set, a pair (x, y) of tensors or an "
-                        f"iterable of (x, y) batches. Got {type(data).__name__} instead.")
+        raise param_error("data", "evaluate", "a data set, a pair (x, y) of tensors or an iterable of (x, y) "
+                          "batches", data)
 
 
 def _to(x: Any, device: torch.device) -> Any:
@@ -198,7 +198,8 @@ def evaluate(model: nn.Module, data: Any, *, batch_size: int = 256,
 
     Raises:
         DataError: the data is empty, or has labels outside the model's outputs.
-        ValueError: ``batch_size`` is not a positive int.
+        InvalidParameterError: ``batch_size`` is not a positive int, or ``data`` is of no kind
+            listed above.
 
     Example:
         >>> ev = evaluate(model, test)              # doctest: +SKIP
@@ -207,14 +208,13 @@ def evaluate(model: nn.Module, data: Any, *, batch_size: int = 256,
     data = _read_through_model(model, data)
     name = str(getattr(data, "name", ""))
     logits, labels = _predict(model, data, batch_size=batch_size, device=device, name=name, func="evaluate")
-    classes = getattr(data, "classes", None) or getattr(model, "class_names", None)
+    classes = getattr(data, "classes", None) or getattr(model, "classes", None)
     return evaluation_from_logits(logits, labels, classes=classes, name=name)
 
 
 def _predict(model: nn.Module, data: Any, *, batch_size: int, device: str | torch.device | None, name: str,
              func: str) -> tuple[torch.Tensor, torch.Tensor]:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"The 'batch_size' parameter of {func} must be a positive int. Got {batch_size!r} instead.")
+    batch_size = check_int(batch_size, "batch_size", func, minimum=1)
     if device is None:
         device = _model_device(model)
     else:

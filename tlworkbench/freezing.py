@@ -12,7 +12,8 @@ from collections.abc import Iterable
 import pandas as pd
 from torch import nn
 
-from .errors import UnknownNameError, did_you_mean
+from ._validate import check_choice, check_float, check_int, check_type, param_error
+from .errors import UnknownNameError
 from .zoo import TransferModel
 
 __all__ = [
@@ -30,19 +31,18 @@ __all__ = [
 BN_POLICIES = ("frozen", "train")
 
 
-def _check_model(model: object) -> TransferModel:
-    if not isinstance(model, TransferModel):
-        raise TypeError(f"Expected a TransferModel from tlw.load_model. Got {type(model).__name__} instead.")
-    return model
+def _check_model(model: object, func: str) -> TransferModel:
+    return check_type(model, "model", func, TransferModel, "a TransferModel from tlw.load_model")
 
 
 def group_names(model: TransferModel) -> list[str]:
     """The model's group names from input to output (the last is ``"head"``)."""
-    return list(_check_model(model).groups)
+    return list(_check_model(model, "group_names").groups)
 
 
-def _select(model: TransferModel, groups: str | Iterable[str] | None, default: str) -> list[nn.Parameter]:
-    names = group_names(model)
+def _select(model: TransferModel, groups: str | Iterable[str] | None, default: str,
+            func: str) -> list[nn.Parameter]:
+    names = list(_check_model(model, func).groups)
     if groups is None:
         groups = names[:-1] if default == "backbone" else names
     elif isinstance(groups, str):
@@ -57,11 +57,11 @@ def _select(model: TransferModel, groups: str | Iterable[str] | None, default: s
         elif any(ch in g for ch in "*?["):
             hits = [p for n, p in named.items() if fnmatch.fnmatchcase(n, g)]
             if not hits:
-                raise UnknownNameError(f"The pattern {g!r} matches no parameter name of {model.name!r}.")
+                raise param_error("groups", func, f"a group of {model.name!r}, 'backbone' or a pattern that "
+                                  "matches parameter names", g, error=UnknownNameError)
             params.extend(hits)
         else:
-            raise UnknownNameError(f"Unknown group {g!r} of {model.name!r}.{did_you_mean(g, names)} "
-                                   f"Groups: {names}.")
+            check_choice(g, "groups", func, [*names, "backbone"])
     return params
 
 
@@ -79,7 +79,7 @@ def freeze(model: TransferModel, groups: str | Iterable[str] | None = None) -> T
         >>> freeze(model, ["stem", "stage1"])                  # doctest: +SKIP
         >>> freeze(model, "backbone.stages.stage2.*")         # doctest: +SKIP
     """
-    for p in _select(model, groups, "backbone"):
+    for p in _select(model, groups, "backbone", "freeze"):
         p.requires_grad_(False)
     model.train(model.training)  # re-apply the BatchNorm policy
     return model
@@ -87,7 +87,7 @@ def freeze(model: TransferModel, groups: str | Iterable[str] | None = None) -> T
 
 def unfreeze(model: TransferModel, groups: str | Iterable[str] | None = None) -> TransferModel:
     """Let gradients flow into ``groups`` again (``None``: every group)."""
-    for p in _select(model, groups, "all"):
+    for p in _select(model, groups, "all", "unfreeze"):
         p.requires_grad_(True)
     model.train(model.training)
     return model
@@ -98,10 +98,8 @@ def freeze_to(model: TransferModel, n: int) -> TransferModel:
 
     Negative ``n`` counts from the end: ``freeze_to(model, -1)`` trains only the head.
     """
-    names = group_names(model)
-    if isinstance(n, bool) or not isinstance(n, int) or not -len(names) <= n <= len(names):
-        raise ValueError(f"The 'n' parameter of freeze_to must be an int in [{-len(names)}, {len(names)}]. "
-                         f"Got {n!r} instead.")
+    names = list(_check_model(model, "freeze_to").groups)
+    n = check_int(n, "n", "freeze_to", minimum=-len(names), maximum=len(names))
     n = n % len(names) if n < 0 else n
     unfreeze(model, names)
     if n:
@@ -113,28 +111,22 @@ def set_bn_policy(model: TransferModel, policy: str) -> TransferModel:
     """``"frozen"``: BatchNorm layers whose parameters are frozen stay in eval mode and keep their
     running statistics, even after ``model.train()``; ``"train"``: they keep updating them (as
     fastai's ``train_bn``)."""
-    if policy not in BN_POLICIES:
-        raise ValueError(f"The 'policy' parameter of set_bn_policy must be one of {BN_POLICIES}. "
-                         f"Got {policy!r} instead.")
-    _check_model(model).bn_policy = policy
+    check_choice(policy, "policy", "set_bn_policy", BN_POLICIES)
+    _check_model(model, "set_bn_policy").bn_policy = policy
     model.train(model.training)
     return model
 
 
 def set_lr_mult(model: TransferModel, group: str, mult: float) -> TransferModel:
     """Set the learning-rate multiplier of one group (discriminative learning rates)."""
-    names = group_names(model)
-    if group not in names:
-        raise UnknownNameError(f"Unknown group {group!r}.{did_you_mean(group, names)} Groups: {names}.")
-    if not float(mult) >= 0:
-        raise ValueError(f"The 'mult' parameter of set_lr_mult must be >= 0. Got {mult!r} instead.")
-    model.lr_mult[group] = float(mult)
+    check_choice(group, "group", "set_lr_mult", _check_model(model, "set_lr_mult").groups)
+    model.lr_mult[group] = check_float(mult, "mult", "set_lr_mult", minimum=0.0)
     return model
 
 
 def group_of_parameters(model: TransferModel) -> dict[int, str]:
     """Map ``id(parameter)`` to its group name."""
-    return {id(p): g for g, m in _check_model(model).groups.items() for p in m.parameters()}
+    return {id(p): g for g, m in _check_model(model, "group_of_parameters").groups.items() for p in m.parameters()}
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:
@@ -152,7 +144,7 @@ def trainable_table(model: TransferModel) -> pd.DataFrame:
     ``"mixed"`` or ``""``), ``lr_mult``.
     """
     rows = []
-    for name, module in _check_model(model).groups.items():
+    for name, module in _check_model(model, "trainable_table").groups.items():
         params = list(module.parameters())
         total = sum(p.numel() for p in params)
         trainable = sum(p.numel() for p in params if p.requires_grad)

@@ -26,10 +26,12 @@ import pandas as pd
 import torch
 
 from . import diagnostics
-from . import sources as _sources  # noqa: F401  (makes weights="tlw:<source>" resolvable)
-from .config import Profile, get_profile
-from .errors import DataError, UnknownNameError, did_you_mean
+from ._validate import (check_choice, check_int, check_names, check_optional, check_sequence, check_type,
+                        param_error)
+from .config import Profile, get_profile, resolve_progress
+from .errors import DataError, InvalidParameterError
 from .features import FeatureCache, default_cache, extract_features
+from .training import fit_probe, probe_accuracy
 from .zoo import TransferModel, get_spec, load_model
 
 __all__ = [
@@ -45,9 +47,8 @@ __all__ = [
 #: The transferability scores :func:`rank_models` knows; larger is better for each of them.
 SCORES: tuple[str, ...] = ("logme", "h_score", "leep", "nce")
 
-# Scores computed from backbone features, and those computed from the source head's predictions.
+# Scores computed from backbone features; the others read the source head's predictions.
 _FEATURE_SCORES = {"logme": diagnostics.logme, "h_score": diagnostics.h_score}
-_HEAD_SCORES = ("leep", "nce")
 _PROBE = "probe_accuracy"
 
 
@@ -69,7 +70,12 @@ class Candidate:
     image_size: int | None = None
 
 
+_FORMS = ("a Candidate, a zoo name, a (label, name, weights) or (name, weights) tuple, or a dict with 'name' "
+          "(and 'label', 'weights', 'image_size')")
+
+
 def _candidate_from(item: Any, index: int) -> Candidate:
+    func, name = "as_candidates", f"candidates[{index}]"
     if isinstance(item, Candidate):
         return item
     if isinstance(item, str):
@@ -77,27 +83,19 @@ def _candidate_from(item: Any, index: int) -> Candidate:
     if isinstance(item, Mapping):
         unknown = sorted(set(item) - {"label", "name", "weights", "image_size"})
         if "name" not in item or unknown:
-            raise TypeError(
-                f"Candidate {index} is a dict with keys {sorted(item)}; it needs 'name' and may have "
-                f"'label', 'weights' and 'image_size'. Got unknown keys {unknown}."
-                if unknown else
-                f"Candidate {index} is a dict without a 'name' key: {dict(item)!r}. Pass "
-                "{'label': ..., 'name': 'small_cnn', 'weights': 'tlw:font_digits'}."
-            )
+            hint = (f"Unknown keys {unknown}." if unknown else "It has no 'name' key.")
+            raise param_error(name, func, _FORMS, dict(item), hint=hint)
         weights = item.get("weights", "default")
         label = item.get("label") or (f"{item['name']}:{weights}" if weights != "default" else item["name"])
         return Candidate(label=str(label), name=str(item["name"]), weights=weights,
                          image_size=item.get("image_size"))
     if isinstance(item, tuple) and len(item) == 3:
-        label, name, weights = item
-        return Candidate(label=str(label), name=str(name), weights=weights)
+        label, model, weights = item
+        return Candidate(label=str(label), name=str(model), weights=weights)
     if isinstance(item, tuple) and len(item) == 2:
-        name, weights = item
-        return Candidate(label=f"{name}:{weights}", name=str(name), weights=weights)
-    raise TypeError(
-        f"Candidate {index} must be a Candidate, a zoo name, a (label, name, weights) or (name, weights) "
-        f"tuple, or a dict with 'name'; got {item!r} ({type(item).__name__})."
-    )
+        model, weights = item
+        return Candidate(label=f"{model}:{weights}", name=str(model), weights=weights)
+    raise param_error(name, func, _FORMS, item)
 
 
 def as_candidates(candidates: Iterable[Any]) -> list[Candidate]:
@@ -112,41 +110,30 @@ def as_candidates(candidates: Iterable[Any]) -> list[Candidate]:
         The candidates as :class:`Candidate` objects, in the order given.
 
     Raises:
-        ValueError: no candidates, or two candidates with the same label.
-        TypeError: an entry of another shape.
+        InvalidParameterError: no candidates, two candidates with the same label, an entry of
+            another shape, or a bad ``image_size``.
         UnknownModelError: a name that is not in the zoo (with the closest name).
 
     Example:
         >>> [c.label for c in as_candidates([("fonts", "small_cnn", "tlw:font_digits"), "small_cnn"])]
         ['fonts', 'small_cnn']
     """
+    func = "as_candidates"
     if isinstance(candidates, (str, Candidate, Mapping)) or (
             isinstance(candidates, tuple) and len(candidates) in (2, 3)
             and all(isinstance(c, str) or c is None for c in candidates)):
-        raise TypeError(
-            "The 'candidates' parameter must be a list of candidates, e.g. "
-            "[('Lite0', 'efficientnet_lite0', 'default'), ('fonts', 'small_cnn', 'tlw:font_digits')]; "
-            f"got a single {type(candidates).__name__} {candidates!r}. Wrap it in a list."
-        )
-    out = [_candidate_from(item, i) for i, item in enumerate(candidates)]
-    if not out:
-        raise ValueError(
-            "The 'candidates' parameter must hold at least one model to rank; got an empty list. Pass "
-            "e.g. [('Lite0', 'efficientnet_lite0', 'default')]; see tlw.list_models()."
-        )
+        raise param_error("candidates", func, "a list of candidates", candidates,
+                          hint="Wrap a single candidate in a list: [('Lite0', 'efficientnet_lite0', 'default')].")
+    out = [_candidate_from(item, i) for i, item in enumerate(check_sequence(candidates, "candidates", func))]
     seen: dict[str, int] = {}
     for i, c in enumerate(out):
         get_spec(c.name)  # an unknown name fails here, before any model is loaded or trained
         if c.label in seen:
-            raise ValueError(
-                f"Candidates {seen[c.label]} and {i} have the same label {c.label!r}. Give each candidate its "
-                "own label: (label, name, weights)."
-            )
+            raise param_error("candidates", func, "candidates with distinct labels", [x.label for x in out],
+                              hint=f"Candidates {seen[c.label]} and {i} share the label {c.label!r}; give "
+                                   "each its own: (label, name, weights).")
         seen[c.label] = i
-        if c.image_size is not None and (isinstance(c.image_size, bool) or not isinstance(c.image_size, int)
-                                         or c.image_size < 1):
-            raise ValueError(f"The 'image_size' of candidate {c.label!r} must be a positive int or None; "
-                             f"got {c.image_size!r}.")
+        check_optional(c.image_size, check_int, f"candidates[{i}].image_size", func, minimum=1)
     return out
 
 
@@ -170,8 +157,8 @@ def candidate_image_size(name: str, *, profile: str | Profile | None = None) -> 
 
 
 def load_candidate(candidate: Candidate | Any, *, num_classes: int | None = None, seed: int | None = 0,
-                   profile: str | Profile | None = None, progress: bool = False) -> TransferModel:
-    """Load a candidate: with its source head (``num_classes=None``) or a fresh one.
+                   profile: str | Profile | None = None, progress: bool | None = None) -> TransferModel:
+    """:func:`~tlworkbench.zoo.load_model` for a candidate: its name, weights and image size.
 
     Args:
         candidate: a :class:`Candidate` or anything :func:`as_candidates` accepts for one entry.
@@ -181,33 +168,11 @@ def load_candidate(candidate: Candidate | Any, *, num_classes: int | None = None
         progress: show the progress of a ``tlw:`` source model trained on first use.
 
     Returns:
-        The :class:`~tlworkbench.zoo.TransferModel`, in eval mode.
+        ``load_model(c.name, weights=c.weights, image_size=..., ...)``, in eval mode.
     """
     c = candidate if isinstance(candidate, Candidate) else as_candidates([candidate])[0]
-    size = c.image_size or candidate_image_size(c.name, profile=profile)
-    extra: dict[str, Any] = {}
-    if isinstance(c.weights, str) and c.weights.startswith("tlw:"):
-        extra = {"progress": progress}
-    return load_model(c.name, num_classes=num_classes, weights=c.weights, image_size=size, seed=seed,
-                      profile=profile, **extra)
-
-
-def _check_scores(scores: Any, func: str) -> tuple[str, ...]:
-    if isinstance(scores, str):
-        scores = (scores,)
-    try:
-        names = tuple(scores)
-    except TypeError as err:
-        raise TypeError(f"The 'scores' parameter of {func} must be a sequence of score names from {SCORES}; "
-                        f"got {scores!r}.") from err
-    if not names:
-        raise ValueError(f"The 'scores' parameter of {func} must name at least one score from {SCORES}; got "
-                         "an empty sequence.")
-    for s in names:
-        if s not in SCORES:
-            raise UnknownNameError(f"Unknown score {s!r} in the 'scores' parameter of {func}."
-                                   f"{did_you_mean(str(s), SCORES)} Scores: {', '.join(SCORES)}.")
-    return tuple(dict.fromkeys(names))
+    return load_model(c.name, num_classes=num_classes, weights=c.weights, seed=seed, profile=profile,
+                      image_size=c.image_size or candidate_image_size(c.name, profile=profile), progress=progress)
 
 
 def _timed(fn: Any, *args: Any) -> tuple[Any, float]:
@@ -230,21 +195,11 @@ def _source_probabilities(model: TransferModel, features: torch.Tensor) -> np.nd
     return probs / probs.sum(axis=1, keepdims=True)
 
 
-def _probe_accuracy(train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> float:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    probe.fit(*train)
-    return float(probe.score(*test))
-
-
 def rank_models(candidates: Iterable[Any], data: Any, *, target_test: Any = None,
                 scores: Sequence[str] = SCORES, sort_by: str | None = None,
                 cache: bool | FeatureCache = True, batch_size: int = 256,
                 device: str | torch.device | None = None, seed: int = 0,
-                profile: str | Profile | None = None, progress: bool = True) -> pd.DataFrame:
+                profile: str | Profile | None = None, progress: bool | None = None) -> pd.DataFrame:
     """Score every candidate's transferability to a labelled target set, before any training.
 
     For each candidate the model is loaded with its source head, the backbone's features of
@@ -254,12 +209,13 @@ def rank_models(candidates: Iterable[Any], data: Any, *, target_test: Any = None
 
     Args:
         candidates: the models to rank; see :func:`as_candidates` for the accepted forms.
-        data: the labelled target training set (from :func:`~tlworkbench.datasets.load_dataset`,
-            e.g. a :func:`~tlworkbench.datasets.subsample` of it). It is read through each
+        data: the labelled target training set (from :func:`~tlworkbench.data.load_dataset`,
+            e.g. a :func:`~tlworkbench.data.subsample` of it). It is read through each
             candidate's own transforms.
-        target_test: an optional labelled held-out target set; when given, a logistic-regression
-            probe is trained on each candidate's features of ``data`` and its accuracy on
-            ``target_test`` is reported (``probe_accuracy``, a cheap reference accuracy).
+        target_test: an optional labelled held-out target set; when given, a linear probe
+            (:func:`~tlworkbench.training.fit_probe`) is trained on each candidate's features of
+            ``data`` and its accuracy on ``target_test`` is reported (``probe_accuracy``, a cheap
+            reference accuracy).
         scores: which of :data:`SCORES` to compute.
         sort_by: the score the table is sorted by, best first (default: the first of ``scores``).
         cache: feature cache: ``True`` (the process-wide one), ``False`` or a
@@ -269,7 +225,8 @@ def rank_models(candidates: Iterable[Any], data: Any, *, target_test: Any = None
         device: where the backbones run (default: :func:`~tlworkbench.config.get_device`).
         seed: seeds the random layers of candidates without published weights.
         profile: run profile (image size; size of ``tlw:`` sources trained on first use).
-        progress: progress bars for feature extraction and source training.
+        progress: progress bars for feature extraction and source training (``None``: in
+            Jupyter only).
 
     Returns:
         One row per candidate, best first by ``sort_by``: ``rank``, ``label``, ``model``,
@@ -279,8 +236,8 @@ def rank_models(candidates: Iterable[Any], data: Any, *, target_test: Any = None
         and ``score_seconds`` (features plus every score), and ``features_cached``.
 
     Raises:
-        ValueError: no candidates, duplicate labels, or ``sort_by`` not among ``scores``.
-        TypeError: a candidate of an unknown shape.
+        InvalidParameterError: no candidates, duplicate labels, a candidate of an unknown shape,
+            no ``scores``, ``sort_by`` not among them, or a bad ``cache``.
         UnknownModelError: a candidate name that is not in the zoo (checked before loading any).
         UnknownNameError: an unknown score name.
         DataError: the data do not fit a model, or the labels have fewer than two classes.
@@ -292,24 +249,17 @@ def rank_models(candidates: Iterable[Any], data: Any, *, target_test: Any = None
     """
     func = "rank_models"
     chosen = as_candidates(candidates)
-    names = _check_scores(scores, func)
-    sort_by = names[0] if sort_by is None else sort_by
+    names = tuple(dict.fromkeys(check_names(scores, "scores", func, SCORES)))
     allowed = list(names) + ([_PROBE] if target_test is not None else [])
-    if sort_by not in allowed:
-        raise ValueError(f"The 'sort_by' parameter of {func} must be one of the scores computed, {allowed}; got "
-                         f"{sort_by!r}.{did_you_mean(str(sort_by), allowed)}")
+    sort_by = check_choice(names[0] if sort_by is None else sort_by, "sort_by", func, allowed,
+                           error=InvalidParameterError, what="one of the scores computed,")
     if data is None:
         raise DataError(f"The 'data' parameter of {func} is None. Pass a labelled target set from "
                         "tlw.load_dataset (for example tlw.subsample(train, per_class=50)).")
-    store: FeatureCache | None
-    if cache is True:
-        store = default_cache()
-    elif cache is False or cache is None:
-        store = None
-    elif isinstance(cache, FeatureCache):
-        store = cache
-    else:
-        raise TypeError(f"The 'cache' parameter of {func} must be True, False or a FeatureCache; got {cache!r}.")
+    if not (cache is None or isinstance(cache, (bool, FeatureCache))):
+        raise param_error("cache", func, "True, False or a FeatureCache", cache)
+    store = default_cache() if cache is True else cache if isinstance(cache, FeatureCache) else False
+    progress = resolve_progress(progress)
     prof = get_profile(profile)
 
     rows = []
@@ -318,13 +268,12 @@ def rank_models(candidates: Iterable[Any], data: Any, *, target_test: Any = None
         model = load_candidate(c, seed=seed, profile=prof, progress=progress)
         load_seconds = time.perf_counter() - t0
         view = data.with_transform(model) if hasattr(data, "with_transform") else data
-        misses = store.misses if store is not None else 0
+        misses = store.misses if store is not False else 0
         (features, labels), feat_seconds = _timed(
-            lambda: extract_features(model, view, batch_size=batch_size, device=device,
-                                     cache=store if store is not None else False, progress=progress))
-        cached = store is not None and store.misses == misses
-        f = features.double().numpy()
-        y = labels.numpy()
+            lambda: extract_features(model, view, batch_size=batch_size, device=device, cache=store,
+                                     progress=progress))
+        cached = store is not False and store.misses == misses
+        f, y = features.double().numpy(), labels.numpy()
         row: dict[str, Any] = {
             "label": c.label, "model": c.name, "weights": model.weights,
             "image_size": getattr(model.transforms, "size", None), "feature_dim": int(f.shape[1]),
@@ -349,16 +298,13 @@ def rank_models(candidates: Iterable[Any], data: Any, *, target_test: Any = None
         if target_test is not None:
             t_view = target_test.with_transform(model) if hasattr(target_test, "with_transform") else target_test
             t0 = time.perf_counter()
-            test_f, test_y = extract_features(model, t_view, batch_size=batch_size, device=device,
-                                              cache=store if store is not None else False, progress=progress)
-            row[_PROBE] = _probe_accuracy((f, y), (test_f.double().numpy(), test_y.numpy()))
+            test_f, test_y = extract_features(model, t_view, batch_size=batch_size, device=device, cache=store,
+                                              progress=progress)
+            row[_PROBE] = probe_accuracy(fit_probe(features, labels, seed=seed), test_f, test_y)
             row["probe_seconds"] = time.perf_counter() - t0
-        row["load_seconds"] = load_seconds
-        row["features_seconds"] = feat_seconds
-        for s in names:
-            row[f"{s}_seconds"] = seconds[s]
-        row["score_seconds"] = feat_seconds + sum(seconds.values())
-        row["features_cached"] = cached
+        row.update(load_seconds=load_seconds, features_seconds=feat_seconds,
+                   **{f"{s}_seconds": seconds[s] for s in names})
+        row.update(score_seconds=feat_seconds + sum(seconds.values()), features_cached=cached)
         rows.append(row)
         del model, features
 
@@ -374,9 +320,9 @@ def score_vs_accuracy(scores_frame: pd.DataFrame, accuracies: Any, *, scores: Se
                       on: str = "label") -> pd.DataFrame:
     """How well each score ranks the candidates by the accuracy transfer actually reached.
 
-    Joins the accuracies to the :func:`rank_models` table and correlates each score with them
-    through :func:`~tlworkbench.diagnostics.score_correlation` (Kendall's τ and Pearson's r), and
-    says which candidate each score would have picked.
+    Joins the accuracies to the :func:`rank_models` table, correlates each score with them
+    through :func:`~tlworkbench.diagnostics.score_correlation` (Kendall's τ, Spearman's ρ and
+    Pearson's r), and says which candidate each score would have picked.
 
     Args:
         scores_frame: the table from :func:`rank_models` (or any frame with ``on`` and score
@@ -389,13 +335,18 @@ def score_vs_accuracy(scores_frame: pd.DataFrame, accuracies: Any, *, scores: Se
         on: the column that names the candidates.
 
     Returns:
-        One row per score: ``score``, ``kendall_tau``, ``kendall_p``, ``pearson_r``,
-        ``pearson_p``, ``n``, ``picked`` (the candidate with the best score),
-        ``picked_accuracy`` and ``regret`` (best accuracy minus the picked one's).
+        One row per score: the columns of
+        :func:`~tlworkbench.diagnostics.score_correlation` (``score``, ``kendall_tau``,
+        ``kendall_p``, ``spearman_rho``, ``spearman_p``, ``pearson_r``, ``pearson_p``, ``n``),
+        then ``picked`` (the candidate with the best score), ``picked_accuracy`` and ``regret``
+        (best accuracy minus the picked one's).
 
     Raises:
-        DataError: a candidate without an accuracy (or an accuracy for an unknown candidate),
-            no score columns, or fewer than 3 candidates.
+        InvalidParameterError: ``scores_frame`` is not a DataFrame or ``accuracies`` not a
+            mapping.
+        DataError: ``on`` or a ``scores`` entry is not a column of the frame, a candidate
+            without an accuracy (or an accuracy for an unknown candidate), no score columns, or
+            fewer than 3 candidates.
 
     Example:
         >>> frame = pd.DataFrame({"label": ["a", "b", "c"], "logme": [0.1, 0.5, 0.9]})
@@ -403,12 +354,8 @@ def score_vs_accuracy(scores_frame: pd.DataFrame, accuracies: Any, *, scores: Se
         1.0
     """
     func = "score_vs_accuracy"
-    if not isinstance(scores_frame, pd.DataFrame):
-        raise DataError(f"The 'scores_frame' parameter of {func} must be the DataFrame from rank_models; got "
-                        f"{type(scores_frame).__name__}.")
-    if on not in scores_frame.columns:
-        raise DataError(f"The 'on' parameter of {func} must name a column of 'scores_frame'; got {on!r}, columns "
-                        f"are {list(scores_frame.columns)}.{did_you_mean(on, [str(c) for c in scores_frame.columns])}")
+    check_type(scores_frame, "scores_frame", func, pd.DataFrame, "the DataFrame from rank_models")
+    check_choice(on, "on", func, list(scores_frame.columns), error=DataError, what="a column of 'scores_frame':")
     if isinstance(accuracies, pd.DataFrame):
         if on not in accuracies.columns or "accuracy" not in accuracies.columns:
             raise DataError(f"A DataFrame passed as 'accuracies' to {func} needs columns {on!r} and 'accuracy'; got "
@@ -417,8 +364,8 @@ def score_vs_accuracy(scores_frame: pd.DataFrame, accuracies: Any, *, scores: Se
     elif isinstance(accuracies, (Mapping, pd.Series)):
         acc = dict(accuracies.items())
     else:
-        raise DataError(f"The 'accuracies' parameter of {func} must map each candidate's {on!r} to its accuracy "
-                        f"(a dict, Series or DataFrame); got {type(accuracies).__name__}.")
+        raise param_error("accuracies", func, f"a dict, Series or DataFrame to map each candidate's {on!r} to its "
+                          "accuracy", accuracies)
     keys = list(scores_frame[on])
     missing = [k for k in keys if k not in acc]
     extra = [k for k in acc if k not in set(keys)]
@@ -428,12 +375,7 @@ def score_vs_accuracy(scores_frame: pd.DataFrame, accuracies: Any, *, scores: Se
     if scores is None:
         columns = [c for c in (*SCORES, _PROBE) if c in scores_frame.columns]
     else:
-        columns = [scores] if isinstance(scores, str) else list(scores)
-        for c in columns:
-            if c not in scores_frame.columns:
-                raise DataError(f"Unknown score column {c!r} in the 'scores' parameter of {func}."
-                                f"{did_you_mean(str(c), [str(x) for x in scores_frame.columns])} Columns: "
-                                f"{list(scores_frame.columns)}.")
+        columns = list(check_names(scores, "scores", func, list(scores_frame.columns), error=DataError))
     if not columns:
         raise DataError(f"The 'scores_frame' parameter of {func} has no score column ({', '.join(SCORES)}); got "
                         f"columns {list(scores_frame.columns)}. Pass the table from rank_models.")

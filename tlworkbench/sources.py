@@ -4,32 +4,37 @@ A small CNN trained on an offline source data set (rendered fonts, MNIST, Fashio
 silhouettes, or a set with its labels shuffled) is the controlled "pretrained model" of the
 negative-transfer and domain-mismatch notebooks: its source is known exactly, so how related the
 source is to the target is something one can vary. The first ``load_model(...,
-weights="tlw:<source>")`` trains it (with a progress bar) and caches the weights under
+weights="tlw:<source>")`` trains it and caches the weights under
 ``TLW_DATA/sources`` with a sha256 and a card (source, epochs, seed, source accuracy); later calls
 load the file. Training is deterministic on the CPU for a given seed, so a deleted file is
 rebuilt the same.
 
 Source keys: a data set name (``"font_digits"``), or ``"<name>:random"`` for the same images with
 labels shuffled by the seed (a source that teaches nothing transferable).
+
+:func:`provide_weights` is the ``"tlw"`` entry of the zoo's table of weights providers
+(:data:`tlworkbench.zoo.WEIGHTS_PROVIDERS`); the zoo imports this module when such weights are
+first asked for, and importing it registers nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from .config import Profile, data_home, get_profile
-from .datasets import load_dataset
+from ._validate import check_bool, check_int, check_optional, check_type
+from .config import Profile, data_home, get_profile, resolve_progress
+from .data import load_dataset
 from .errors import UnknownDatasetError
 from .evaluation import evaluate
 from .training import fit
-from .weights import read_card, save_state_dict
-from .zoo import ModelSpec, load_model, register_weights_provider
+from .zoo import ModelSpec, get_spec, load_model
+from .zoo.weights import read_card, save_state_dict
 
-__all__ = ["pretrain_source", "source_path", "SOURCE_EPOCHS"]
+__all__ = ["pretrain_source", "provide_weights", "source_path", "SOURCE_EPOCHS"]
 
 SOURCE_EPOCHS = {"quick": 4, "full": 15}
 
@@ -44,8 +49,6 @@ def source_path(arch: str, source: str, *, seed: int = 0, epochs: int, profile: 
 def _layout(arch: str) -> str:
     """A short digest of the architecture's parameter shapes: a changed architecture gets a new
     cache file instead of an incompatible old one."""
-    import hashlib
-
     with torch.device("meta"):
         model = load_model(arch, num_classes=2, weights=None)
     shapes = ";".join(f"{k}:{tuple(v.shape)}" for k, v in model.backbone.state_dict().items())
@@ -53,7 +56,8 @@ def _layout(arch: str) -> str:
 
 
 def pretrain_source(arch: str, source: str, *, seed: int = 0, epochs: int | None = None,
-                    profile: str | Profile | None = None, progress: bool = True, force: bool = False) -> Path:
+                    profile: str | Profile | None = None, progress: bool | None = None,
+                    force: bool = False) -> Path:
     """Train (or find in the cache) a source model and return the path of its weights.
 
     Args:
@@ -62,14 +66,24 @@ def pretrain_source(arch: str, source: str, *, seed: int = 0, epochs: int | None
         seed: initialisation, shuffling and (for ``:random``) label seed.
         epochs: training epochs (default: 4 in the quick profile, 15 in the full one).
         profile: run profile (decides the source's size).
-        progress: show a progress bar.
+        progress: show a progress bar; ``None``: in Jupyter only.
         force: retrain even when the file exists.
 
     Raises:
+        InvalidParameterError: an argument of the wrong type or range.
+        UnknownModelError: ``arch`` is not in the zoo.
         UnknownDatasetError: the source is not a registered data set.
+        CorruptFileError: the card beside a cached file is not valid JSON.
     """
+    func = "pretrain_source"
+    get_spec(check_type(arch, "arch", func, str, "a zoo model name (a str)"))
+    check_type(source, "source", func, str, "a data set name or '<name>:random'")
+    seed = check_int(seed, "seed", func, minimum=0)
+    epochs = check_optional(epochs, check_int, "epochs", func, minimum=1)
+    progress = resolve_progress(progress)
+    force = check_bool(force, "force", func)
     prof = get_profile(profile)
-    epochs = int(epochs or SOURCE_EPOCHS[prof.name])
+    epochs = epochs or SOURCE_EPOCHS[prof.name]
     path = source_path(arch, source, seed=seed, epochs=epochs, profile=prof)
     if path.exists() and not force and read_card(path).get("source") == source:
         return path
@@ -95,8 +109,7 @@ def pretrain_source(arch: str, source: str, *, seed: int = 0, epochs: int | None
     return path
 
 
-def _provider(spec: ModelSpec, key: str, **kwargs: Any) -> Path:
-    return pretrain_source(spec.name, key, **kwargs)
-
-
-register_weights_provider("tlw", _provider)
+def provide_weights(spec: ModelSpec, key: str, *, profile: str | Profile | None = None,
+                    epochs: int | None = None, progress: bool | None = None) -> Path:
+    """The weight file of ``load_model(spec.name, weights="tlw:<key>")``: :func:`pretrain_source`."""
+    return pretrain_source(spec.name, key, epochs=epochs, profile=profile, progress=progress)

@@ -18,7 +18,7 @@ import pandas as pd
 from torch import nn
 
 from . import freezing
-from .errors import UnknownNameError, did_you_mean
+from ._validate import check_bool, check_choice, check_type
 from .zoo import TransferModel
 
 __all__ = ["FreezePanel"]
@@ -86,7 +86,7 @@ class FreezePanel:
         model: a model from :func:`tlworkbench.load_model`.
 
     Raises:
-        TypeError: when ``model`` is not a :class:`~tlworkbench.zoo.TransferModel`.
+        InvalidParameterError: when ``model`` is not a :class:`~tlworkbench.zoo.TransferModel`.
 
     Example:
         >>> panel = FreezePanel(model)                          # doctest: +SKIP
@@ -96,10 +96,7 @@ class FreezePanel:
     """
 
     def __init__(self, model: TransferModel) -> None:
-        if not isinstance(model, TransferModel):
-            raise TypeError(f"The 'model' parameter of FreezePanel must be a TransferModel from "
-                            f"tlw.load_model. Got {type(model).__name__} instead.")
-        self.model = model
+        self.model = check_type(model, "model", "FreezePanel", TransferModel, "a TransferModel from tlw.load_model")
         self._updating = False
         names = freezing.group_names(model)
 
@@ -161,11 +158,10 @@ class FreezePanel:
 
         Raises:
             UnknownNameError: when ``group`` is not a group of the model.
-            TypeError: when ``frozen`` is not a bool.
+            InvalidParameterError: when ``frozen`` is not a bool.
         """
-        self._check_group(group, "set_frozen")
-        if not isinstance(frozen, bool):
-            raise TypeError(f"The 'frozen' parameter of set_frozen must be a bool. Got {frozen!r} instead.")
+        check_choice(group, "group", "set_frozen", self.model.groups)
+        frozen = check_bool(frozen, "frozen", "set_frozen")
         (freezing.freeze if frozen else freezing.unfreeze)(self.model, [group])
         self.refresh()
         self._set_status(f"{group} {'frozen' if frozen else 'trains'}.")
@@ -187,7 +183,7 @@ class FreezePanel:
 
         Raises:
             UnknownNameError: when ``group`` is not a group of the model.
-            ValueError: when ``mult`` is negative or not a number.
+            InvalidParameterError: when ``mult`` is negative or not a number.
         """
         freezing.set_lr_mult(self.model, group, mult)
         self.refresh()
@@ -328,12 +324,6 @@ class FreezePanel:
         kind = "tlw-status-text tlw-error" if error else "tlw-status-text"
         self.status.value = (f"<div class='{kind}' style='font-size:12px;color:{colour};"
                              f"border-top:1px solid #ccc;padding-top:2px'>{mark}{html.escape(text)}</div>")
-
-    def _check_group(self, group: str, where: str) -> None:
-        names = list(self.model.groups)
-        if group not in names:
-            raise UnknownNameError(f"The 'group' parameter of {where} must be one of {names}. Got {group!r} "
-                                   f"instead.{did_you_mean(str(group), names)}")
 
     def _describe_prefix(self, n: int) -> str:
         names = list(self.model.groups)

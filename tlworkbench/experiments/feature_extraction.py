@@ -7,7 +7,6 @@ backbone transfers best; what the features do to an embedding; and what caching 
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,22 +16,22 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from .._validate import check_int
 from ..comparison import compare
-from ..config import Profile, data_home, get_profile
-from ..datasets import ImageDataset, load_dataset, stratified_split
-from ..diagnostics import h_score, logme
-from ..features import FeatureCache, extract_features
-from ..training import fit
+from ..config import Profile, data_home, get_profile, resolve_progress
+from ..data import ImageDataset, load_dataset, stratified_split, subsample
+from ..diagnostics import gain_table, h_score, logme
 from ..evaluation import evaluate
-from ..zoo import load_model
+from ..features import FeatureCache, extract_features
+from ..training import epochs_for_steps, fit, fit_probe, probe_accuracy
+from ..zoo import list_models, load_model
 
 __all__ = [
     "BACKBONE",
     "TARGETS",
-    "BUDGETS",
+    "PER_CLASS",
     "SCRATCH_IMAGE_SIZE",
     "scratch_steps",
-    "scratch_epochs",
     "extra_backbones",
     "data_efficiency",
     "efficiency_gains",
@@ -48,7 +47,7 @@ __all__ = [
 
 BACKBONE = "efficientnet_lite0"
 TARGETS = ("animal_mnist", "fashion_mnist", "mnist")
-BUDGETS = (1, 5, 10, 50, 100)
+PER_CLASS = (1, 5, 10, 50, 100)  # the label budgets, in labelled examples per class
 
 
 def _cache() -> FeatureCache:
@@ -67,17 +66,10 @@ def scratch_steps(per_class: int) -> int:
     32 px): at 10 labels per class a small CNN reaches .65 after 100 steps, .74 after 300 and
     .73 after 600; at 100 labels per class .81, .90 and .93. At 28 px, 450 steps reach .934 and
     600 steps .932. A baseline trained too briefly would flatter the transfer, so the steps
-    grow with the budget until the accuracy stops rising.
+    grow with the budget until the accuracy stops rising; the epochs that give them follow from
+    :func:`~tlworkbench.training.epochs_for_steps`.
     """
-    if per_class < 1:
-        raise ValueError(f"per_class must be at least 1, got {per_class}")
-    return min(450, 200 + 5 * per_class)
-
-
-def scratch_epochs(per_class: int, num_classes: int = 10) -> int:
-    """Epochs that give :func:`scratch_steps` optimizer steps of :data:`SCRATCH_BATCH` examples."""
-    steps_per_epoch = math.ceil(per_class * num_classes / SCRATCH_BATCH)
-    return math.ceil(scratch_steps(per_class) / steps_per_epoch)
+    return min(450, 200 + 5 * check_int(per_class, "per_class", "scratch_steps", minimum=1))
 
 
 def _split(target: str, profile: Profile, model) -> tuple[ImageDataset, ImageDataset]:
@@ -91,8 +83,6 @@ def extra_backbones(profile: str | Profile | None = None) -> tuple[str, ...]:
     Only those whose weight files are in the torch hub cache now (``tlw.list_models()``'s
     ``offline`` column): nothing is downloaded. The quick profile probes :data:`BACKBONE` alone.
     """
-    from ..zoo import list_models
-
     if get_profile(profile).name != "full":
         return ()
     zoo = list_models("image")
@@ -100,21 +90,21 @@ def extra_backbones(profile: str | Profile | None = None) -> tuple[str, ...]:
     return tuple(n for n in imagenet["name"] if not n.startswith("efficientnet_lite"))
 
 
-def data_efficiency(target: str, *, budgets: Sequence[int] = BUDGETS, seeds: Sequence[int] | None = None,
+def data_efficiency(target: str, *, per_class: Sequence[int] = PER_CLASS, seeds: Sequence[int] | None = None,
                     profile: str | Profile | None = None, n_test: int = 500,
-                    backbones: Sequence[str] | None = None, progress: bool = True) -> pd.DataFrame:
-    """Linear probe on ImageNet features against a small CNN from scratch, per budget and seed.
+                    backbones: Sequence[str] | None = None, progress: bool | None = None) -> pd.DataFrame:
+    """Linear probe on ImageNet features against a small CNN from scratch, per label budget and seed.
 
     Args:
         target: the target data set.
-        budgets: labels per class.
+        per_class: the label budgets, in labels per class.
         seeds: seeds (default: the profile's).
         profile: run profile.
         n_test: test images (a stratified subset).
         backbones: more ImageNet backbones to probe beside :data:`BACKBONE` (default:
             :func:`extra_backbones`, none in the quick profile); their rows have the strategy
             ``"linear_probe (<name>)"``.
-        progress: a progress bar over the scratch budgets.
+        progress: a progress bar over the scratch budgets (``None``: in Jupyter only).
 
     Returns:
         compare()'s tidy frame for both strategies, with a ``target`` column.
@@ -124,48 +114,48 @@ def data_efficiency(target: str, *, budgets: Sequence[int] = BUDGETS, seeds: Seq
     extra = tuple(extra_backbones(prof) if backbones is None else backbones)
     probe_model = load_model(BACKBONE, num_classes=10, image_size=prof.image_size)
     train, test = _split(target, prof, probe_model)
-    pool = int(max(budgets) * len(train.classes) * 1.5)  # the budgets are drawn from this many
+    progress = resolve_progress(progress)
+    pool = int(max(per_class) * len(train.classes) * 1.5)  # the label budgets are drawn from this many
     if len(train) > pool:
         train = train.subset(stratified_split(train.targets.numpy(), pool, seed=0))
     if len(test) > n_test:
         test = test.subset(stratified_split(test.targets.numpy(), n_test, seed=0))
-    frames = [compare(BACKBONE, train, test, strategies=("linear_probe",), budgets=budgets, seeds=seeds,
+    frames = [compare(BACKBONE, train, test, strategies=("linear_probe",), per_class=per_class, seeds=seeds,
                       image_size=prof.image_size, cache=_cache(), progress=False)]
     for name in extra:
         other = load_model(name, num_classes=10, image_size=prof.image_size)
         run = compare(name, train.with_transform(other), test.with_transform(other), strategies=("linear_probe",),
-                      budgets=budgets, seeds=seeds, image_size=prof.image_size, cache=_cache(), progress=False)
+                      per_class=per_class, seeds=seeds, image_size=prof.image_size, cache=_cache(), progress=False)
         frames.append(run.assign(strategy=f"linear_probe ({name})"))
     small = load_model("small_cnn", num_classes=10, image_size=SCRATCH_IMAGE_SIZE)
     strain, stest = train.with_transform(small), test.with_transform(small)
-    for b in tqdm(budgets, desc=f"{target}: scratch per budget", disable=not progress):
-        frames.append(compare("small_cnn", strain, stest, strategies=("scratch",), budgets=(b,), seeds=seeds,
-                              epochs=scratch_epochs(b, len(strain.classes)), lr=3e-3, progress=False,
-                              image_size=SCRATCH_IMAGE_SIZE, batch_size=SCRATCH_BATCH))
+    for n in tqdm(per_class, desc=f"{target}: scratch per label budget", disable=not progress):
+        epochs = epochs_for_steps(n * len(strain.classes), steps=scratch_steps(n), batch_size=SCRATCH_BATCH)
+        frames.append(compare("small_cnn", strain, stest, strategies=("scratch",), per_class=(n,), seeds=seeds,
+                              epochs=epochs, lr=3e-3, progress=False, image_size=SCRATCH_IMAGE_SIZE,
+                              batch_size=SCRATCH_BATCH))
     out = pd.concat(frames, ignore_index=True)
     out.insert(0, "target", target)
     return out
 
 
 def efficiency_gains(frame: pd.DataFrame, *, transfer: str = "linear_probe", baseline: str = "scratch") -> pd.DataFrame:
-    """Mean accuracy of transfer and baseline per target and budget, and the gain in points."""
-    mean = frame.groupby(["target", "budget", "strategy"])["accuracy"].mean().unstack("strategy")
-    out = pd.DataFrame({transfer: mean[transfer], baseline: mean[baseline]})
-    out["gain (points)"] = 100 * (out[transfer] - out[baseline])
-    return out.round(3).reset_index()
+    """Mean accuracy of transfer and baseline per target and budget, paired by seed, and the gain in points."""
+    table = gain_table(frame, arm_column="strategy", arms=transfer, baseline=baseline, by=("target", "per_class"))
+    out = pd.DataFrame({"target": table["target"], "per_class": table["per_class"], transfer: table["mean"],
+                        baseline: table["baseline_mean"], "gain (points)": 100 * table["gain"]})
+    return out.sort_values(["target", "per_class"]).round(3).reset_index(drop=True)
 
 
 def layer_probe(target: str = "animal_mnist", *, n_train: int = 1000, n_test: int = 500,
-                profile: str | Profile | None = None, seed: int = 0, progress: bool = True) -> pd.DataFrame:
-    """Probe accuracy on the pooled features after each group of the backbone.
+                profile: str | Profile | None = None, seed: int = 0, progress: bool | None = None) -> pd.DataFrame:
+    """Probe accuracy (:func:`~tlworkbench.training.fit_probe`) on the pooled features after each
+    group of the backbone.
 
     Returns:
         One row per group: depth (1 = first group), group, feature dimension, accuracy.
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
+    progress = resolve_progress(progress)
     prof = get_profile(profile)
     model = load_model(BACKBONE, num_classes=10, image_size=prof.image_size)
     train, test = _split(target, prof, model)
@@ -175,20 +165,20 @@ def layer_probe(target: str = "animal_mnist", *, n_train: int = 1000, n_test: in
     for depth, group in enumerate(list(model.groups)[:-1], start=1):
         xtr, ytr = extract_features(model, train, depth=group, cache=_cache(), progress=progress)
         xte, yte = extract_features(model, test, depth=group, cache=_cache(), progress=progress)
-        clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300, C=0.1))
-        clf.fit(xtr.numpy(), ytr.numpy())
+        probe = fit_probe(xtr, ytr, num_classes=len(train.classes), seed=seed)
         rows.append({"depth": depth, "group": group, "dim": xtr.shape[1],
-                     "accuracy": float(clf.score(xte.numpy(), yte.numpy()))})
+                     "accuracy": probe_accuracy(probe, xte, yte)})
     return pd.DataFrame(rows)
 
 
 def embeddings(target: str = "animal_mnist", *, n: int = 600, profile: str | Profile | None = None,
-               seed: int = 0, progress: bool = True) -> dict[str, object]:
+               seed: int = 0, progress: bool | None = None) -> dict[str, object]:
     """Raw pixels and ImageNet features of ``n`` test images of ``target``, for a 2-D embedding.
 
     Returns:
         ``{"pixels", "features", "labels", "classes"}`` as NumPy arrays (and the class names).
     """
+    progress = resolve_progress(progress)
     prof = get_profile(profile)
     model = load_model(BACKBONE, num_classes=10, image_size=prof.image_size)
     _, test = _split(target, prof, model)
@@ -199,10 +189,9 @@ def embeddings(target: str = "animal_mnist", *, n: int = 600, profile: str | Pro
 
 
 def probe_timing(target: str = "animal_mnist", *, per_class: int = 100, epochs: int = 10,
-                 profile: str | Profile | None = None, progress: bool = False) -> pd.DataFrame:
+                 profile: str | Profile | None = None, progress: bool | None = None) -> pd.DataFrame:
     """Seconds of a linear probe without a feature cache against the same probe with one."""
-    from ..datasets import subsample
-
+    progress = resolve_progress(progress)
     prof = get_profile(profile)
     rows = []
     store = FeatureCache()  # in memory and empty: the first probe extracts, the second reuses
@@ -220,7 +209,7 @@ def probe_timing(target: str = "animal_mnist", *, per_class: int = 100, epochs: 
 
 @torch.no_grad()
 def target_distance(targets: Sequence[str] = TARGETS, *, n: int = 1000, profile: str | Profile | None = None,
-                    progress: bool = True) -> pd.DataFrame:
+                    progress: bool | None = None) -> pd.DataFrame:
     """How well ImageNet's features suit each target, measured before any training on it.
 
     On ``n`` training images per target (stratified, seed 0):
@@ -235,6 +224,7 @@ def target_distance(targets: Sequence[str] = TARGETS, *, n: int = 1000, profile:
     from sklearn.model_selection import cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
 
+    progress = resolve_progress(progress)
     prof = get_profile(profile)
     model = load_model(BACKBONE, image_size=prof.image_size)  # the ImageNet head kept
     rows = []
@@ -266,7 +256,7 @@ class FeatureExtractionResult:
 
     @property
     def summary(self) -> pd.DataFrame:
-        """Probe and scratch accuracy (mean over seeds) and the gain, per target and budget."""
+        """Probe and scratch accuracy (mean over seeds) and the gain, per target and label budget."""
         return self.gains
 
     @property
@@ -275,28 +265,28 @@ class FeatureExtractionResult:
 
 
 def crossover(gains: pd.DataFrame) -> dict[str, int | None]:
-    """Per target, the smallest budget from which scratch is at least as accurate as the probe at
-    every larger budget (None when the probe stays ahead at the largest budget)."""
+    """Per target, the smallest ``per_class`` from which scratch is at least as accurate as the probe
+    at every larger one (None when the probe stays ahead at the largest)."""
     out: dict[str, int | None] = {}
     for target, part in gains.groupby("target", sort=False):
-        part = part.sort_values("budget")
+        part = part.sort_values("per_class")
         ahead = (part["gain (points)"] > 0).to_numpy()
-        budgets = part["budget"].to_numpy()
+        per_class = part["per_class"].to_numpy()
         last = np.flatnonzero(ahead)
         if len(last) == 0:
-            out[target] = int(budgets[0])
-        elif last[-1] == len(budgets) - 1:
+            out[target] = int(per_class[0])
+        elif last[-1] == len(per_class) - 1:
             out[target] = None
         else:
-            out[target] = int(budgets[last[-1] + 1])
+            out[target] = int(per_class[last[-1] + 1])
     return out
 
 
 def conclude(gains: pd.DataFrame, layers: pd.DataFrame, distance: pd.DataFrame, timing: pd.DataFrame) -> str:
     """The notebook's conclusion, written from the measured tables."""
-    g = gains.set_index(["target", "budget"])["gain (points)"]
+    g = gains.set_index(["target", "per_class"])["gain (points)"]
     targets = list(gains["target"].unique())
-    budgets = sorted(gains["budget"].unique())
+    budgets = sorted(gains["per_class"].unique())
     small = 10 if 10 in budgets else budgets[len(budgets) // 2]
     first, large = budgets[0], budgets[-1]
     lines = ["The ImageNet probe's lead over a small CNN trained from scratch (mean of the seeds, in points): "
@@ -323,11 +313,11 @@ def conclude(gains: pd.DataFrame, layers: pd.DataFrame, distance: pd.DataFrame, 
     return "\n".join(lines)
 
 
-def run_feature_extraction(*, targets: Sequence[str] = TARGETS, budgets: Sequence[int] = BUDGETS,
+def run_feature_extraction(*, targets: Sequence[str] = TARGETS, per_class: Sequence[int] = PER_CLASS,
                            seeds: Sequence[int] | None = None, profile: str | Profile | None = None,
-                           progress: bool = False) -> FeatureExtractionResult:
+                           progress: bool | None = None) -> FeatureExtractionResult:
     """Run every part of notebook 01 (except the embedding) and return the tables."""
-    eff = pd.concat([data_efficiency(t, budgets=budgets, seeds=seeds, profile=profile, progress=progress)
+    eff = pd.concat([data_efficiency(t, per_class=per_class, seeds=seeds, profile=profile, progress=progress)
                      for t in targets], ignore_index=True)
     return FeatureExtractionResult(
         efficiency=eff, gains=efficiency_gains(eff), layers=layer_probe(targets[0], profile=profile, progress=progress),

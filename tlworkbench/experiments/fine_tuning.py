@@ -8,7 +8,6 @@ their accuracy, time, trainable parameters and learning curves in one table.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,12 +15,13 @@ from typing import Any
 
 import pandas as pd
 
-from ..config import Profile, data_home, get_profile
-from ..datasets import ImageDataset, load_dataset, stratified_split, subsample
+from .._validate import check_int, check_sequence
+from ..config import Profile, data_home, get_profile, resolve_progress
+from ..data import ImageDataset, load_dataset, stratified_split, subsample
 from ..evaluation import evaluate
 from ..features import FeatureCache
 from ..freezing import count_parameters, set_bn_policy
-from ..training import History, fit
+from ..training import History, epochs_for_steps, fit
 from ..zoo import TransferModel, load_model
 
 __all__ = ["Recipe", "RECIPES", "recipes_for", "run_recipe", "run_recipes", "FineTuningResult", "run_fine_tuning", "conclude", "weight_change"]
@@ -43,7 +43,7 @@ class Recipe:
             apply ``strategy`` ("LP-FT", Kumar et al., ICLR 2022): the backbone is never pulled
             by gradients from a random head.
         steps: about how many optimizer steps ``strategy`` takes; the epochs follow from the
-            budget (at least 2), so small budgets are not starved of steps.
+            label budget (:meth:`epochs`), so small budgets are not starved of steps.
         lr: the base learning rate.
         fit_kwargs: anything else for ``fit`` (``from_group``, ``lr_mult``...).
         bn_policy: the BatchNorm policy during training.
@@ -62,7 +62,13 @@ class Recipe:
     large_only: bool = False
 
     def epochs(self, n_train: int, batch_size: int) -> int:
-        return max(2, math.ceil(self.steps / math.ceil(n_train / batch_size)))
+        """Epochs of the main phase over ``n_train`` examples: at least :attr:`steps` steps, at
+        least 2 epochs, and for gradual unfreezing at least 4 (the head, then the top three groups
+        one by one); a linear probe takes one L-BFGS epoch."""
+        if self.strategy == "linear_probe":
+            return 1
+        return epochs_for_steps(n_train, steps=self.steps, batch_size=batch_size,
+                                min_epochs=4 if self.strategy == "gradual_unfreeze" else 2)
 
 
 BATCH = 32
@@ -94,62 +100,63 @@ def recipes_for(profile: str | Profile | None = None) -> tuple[Recipe, ...]:
     return RECIPES + tuple(extra)
 
 
-def _data(model: TransferModel, profile: Profile, budget: int, seed: int, n_test: int
+def _data(model: TransferModel, profile: Profile, per_class: int, seed: int, n_test: int
           ) -> tuple[ImageDataset, ImageDataset]:
     train = load_dataset(TARGET, split="train", transform=model, profile=profile)
     test = load_dataset(TARGET, split="test", transform=model, profile=profile)
     test = test.subset(stratified_split(test.targets.numpy(), n_test, seed=0))
-    return subsample(train, per_class=budget, seed=seed), test
+    return subsample(train, per_class=per_class, seed=seed), test
 
 
-def run_recipe(recipe: Recipe, *, budget: int, seed: int = 0, profile: str | Profile | None = None,
+def run_recipe(recipe: Recipe, *, per_class: int, seed: int = 0, profile: str | Profile | None = None,
                n_test: int = 300, cache: FeatureCache | None = None
                ) -> tuple[dict[str, Any], History, TransferModel]:
-    """Train one recipe at one budget; return its row, the History of its main phase, and the model."""
+    """Train one recipe on ``per_class`` labels per class; return its row, the History of its main
+    phase, and the model."""
+    per_class = check_int(per_class, "per_class", "run_recipe", minimum=1)
     prof = get_profile(profile)
     size = prof.image_size if recipe.weights is not None else None  # pretrained: the profile's size
     model = load_model(recipe.model, num_classes=10, weights=recipe.weights, image_size=size, seed=seed)
     set_bn_policy(model, recipe.bn_policy)
-    train, test = _data(model, prof, budget, seed, n_test)
+    train, test = _data(model, prof, per_class, seed, n_test)
     cache = cache if cache is not None else True
     start = time.perf_counter()
     if recipe.probe_first:
         fit(model, train, strategy="linear_probe", seed=seed, progress=False, cache=cache)
     kwargs = dict(recipe.fit_kwargs)
-    epochs = 1 if recipe.strategy == "linear_probe" else recipe.epochs(len(train), BATCH)
-    if recipe.strategy == "gradual_unfreeze":
-        epochs = max(epochs, 4)  # the head, then the top three groups one by one
+    epochs = recipe.epochs(len(train), BATCH)
     history = fit(model, train, strategy=recipe.strategy, epochs=epochs, lr=recipe.lr, seed=seed,
                   batch_size=BATCH, progress=False, cache=cache, **kwargs)
     seconds = time.perf_counter() - start
     frame = history.frame
     trained = int(frame["trainable_params"].max()) if "trainable_params" in frame else count_parameters(model)[0]
-    row = {"recipe": recipe.name, "strategy": recipe.strategy, "budget": budget, "seed": seed,
+    row = {"recipe": recipe.name, "strategy": recipe.strategy, "per_class": per_class, "seed": seed,
            "accuracy": round(evaluate(model, test).accuracy, 4), "seconds": round(seconds, 1),
            "trainable_params": trained, "epochs": epochs, "lr": recipe.lr}
     return row, history, model
 
 
-def run_recipes(recipes: Sequence[Recipe] | None = None, *, budgets: Sequence[int] = (10, 50), seed: int = 0,
-                profile: str | Profile | None = None, progress: bool = True
+def run_recipes(recipes: Sequence[Recipe] | None = None, *, per_class: Sequence[int] = (10, 50), seed: int = 0,
+                profile: str | Profile | None = None, progress: bool | None = None
                 ) -> tuple[pd.DataFrame, dict[str, History], dict[str, TransferModel]]:
-    """Every recipe (default: :func:`recipes_for` the profile) at every budget it applies to.
+    """Every recipe (default: :func:`recipes_for` the profile) at every label budget it applies to.
 
     Returns:
         ``(table, histories, models)``: one row per run, and each run's History and trained
-        model keyed ``"name @ budget"``.
+        model keyed ``"name @ per_class"``.
     """
     from tqdm.auto import tqdm
 
     recipes = recipes_for(profile) if recipes is None else recipes
+    per_class = check_sequence(per_class, "per_class", "run_recipes", check_int, minimum=1)
     cache = FeatureCache(data_home() / "features")
-    jobs = [(r, b) for b in budgets for r in recipes if not r.large_only or b == max(budgets)]
+    jobs = [(r, n) for n in per_class for r in recipes if not r.large_only or n == max(per_class)]
     rows, histories, models = [], {}, {}
-    for recipe, budget in tqdm(jobs, desc="recipes", disable=not progress):
-        row, history, model = run_recipe(recipe, budget=budget, seed=seed, profile=profile, cache=cache)
+    for recipe, n in tqdm(jobs, desc="recipes", disable=not resolve_progress(progress)):
+        row, history, model = run_recipe(recipe, per_class=n, seed=seed, profile=profile, cache=cache)
         rows.append(row)
-        histories[f"{recipe.name} @ {budget}"] = history
-        models[f"{recipe.name} @ {budget}"] = model
+        histories[f"{recipe.name} @ {n}"] = history
+        models[f"{recipe.name} @ {n}"] = model
     return pd.DataFrame(rows), histories, models
 
 
@@ -173,8 +180,8 @@ def weight_change(model: TransferModel, *, reference: str | None = None) -> pd.D
 
 def conclude(table: pd.DataFrame) -> str:
     """The notebook's conclusion, written from the measured table."""
-    t = table.set_index(["recipe", "budget"])["accuracy"]
-    budgets = sorted(table["budget"].unique())
+    t = table.set_index(["recipe", "per_class"])["accuracy"]
+    budgets = sorted(table["per_class"].unique())
     lines = []
     for b in budgets:
         probe = t[("linear probe", b)]
@@ -213,8 +220,8 @@ class FineTuningResult:
         return conclude(self.table)
 
 
-def run_fine_tuning(*, budgets: Sequence[int] = (10, 50), seed: int = 0, profile: str | Profile | None = None,
-                    progress: bool = False) -> FineTuningResult:
+def run_fine_tuning(*, per_class: Sequence[int] = (10, 50), seed: int = 0, profile: str | Profile | None = None,
+                    progress: bool | None = None) -> FineTuningResult:
     """Run every recipe of notebook 02."""
-    table, histories, models = run_recipes(budgets=budgets, seed=seed, profile=profile, progress=progress)
+    table, histories, models = run_recipes(per_class=per_class, seed=seed, profile=profile, progress=progress)
     return FineTuningResult(table, histories, models)

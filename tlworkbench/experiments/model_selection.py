@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from ..config import Profile, get_profile
-from ..datasets import load_dataset, subsample
+from .._validate import param_error
+from ..config import Profile, get_profile, resolve_progress
+from ..data import load_dataset, subsample
 from ..evaluation import evaluate
 from ..features import FeatureCache
 from ..selection import SCORES, Candidate, as_candidates, load_candidate, rank_models, score_vs_accuracy
@@ -29,7 +30,7 @@ from ..training import fit
 __all__ = [
     "CANDIDATES",
     "SCORE_NAMES",
-    "Recipe",
+    "ProbeThenFineTune",
     "ModelSelectionResult",
     "default_recipe",
     "fine_tune_candidates",
@@ -56,7 +57,7 @@ SCORE_NAMES = {"logme": "LogME", "h_score": "H-score", "leep": "LEEP", "nce": "N
 
 
 @dataclass(frozen=True)
-class Recipe:
+class ProbeThenFineTune:
     """The fixed transfer recipe every candidate is trained with: a linear probe, then a fine-tune.
 
     The new head is first fitted on the frozen backbone's features (full-batch L-BFGS on
@@ -84,9 +85,9 @@ class Recipe:
                 f"every layer but BatchNorm (AdamW, one-cycle, lr {self.lr:g}, batch {self.batch_size})")
 
 
-def default_recipe(profile: str | Profile | None = None) -> Recipe:
+def default_recipe(profile: str | Profile | None = None) -> ProbeThenFineTune:
     """The recipe of the profile: 1 fine-tuning epoch in the quick profile, 5 in the full one."""
-    return Recipe(epochs=1) if get_profile(profile).name == "quick" else Recipe(epochs=5)
+    return ProbeThenFineTune(epochs=1 if get_profile(profile).name == "quick" else 5)
 
 
 def _freeze_batchnorm(model: Any) -> None:
@@ -96,13 +97,13 @@ def _freeze_batchnorm(model: Any) -> None:
             m.requires_grad_(False)
 
 
-def fine_tune_candidates(candidates: Sequence[Any], train: Any, test: Any, *, recipe: Recipe | None = None,
-                         seed: int = 0, profile: str | Profile | None = None,
-                         progress: bool = True) -> pd.DataFrame:
+def fine_tune_candidates(candidates: Sequence[Any], train: Any, test: Any, *,
+                         recipe: ProbeThenFineTune | None = None, seed: int = 0,
+                         profile: str | Profile | None = None, progress: bool | None = None) -> pd.DataFrame:
     """Transfer every candidate to the target with the same recipe and measure its test accuracy.
 
     Each candidate gets a fresh head for the target's classes (seeded), a linear probe, then a
-    short fine-tune of all layers (:class:`Recipe`). Nothing is cached between candidates or
+    short fine-tune of all layers (:class:`ProbeThenFineTune`). Nothing is cached between candidates or
     shared with a scoring run: each fit extracts its own features.
 
     Args:
@@ -112,7 +113,7 @@ def fine_tune_candidates(candidates: Sequence[Any], train: Any, test: Any, *, re
         recipe: the transfer recipe (default: :func:`default_recipe`).
         seed: seeds the new heads and the training runs.
         profile: run profile.
-        progress: progress bars.
+        progress: progress bars (``None``: in Jupyter only).
 
     Returns:
         One row per candidate, in the order given: ``label``, ``accuracy`` (on ``test``, after the
@@ -121,6 +122,7 @@ def fine_tune_candidates(candidates: Sequence[Any], train: Any, test: Any, *, re
     """
     prof = get_profile(profile)
     recipe = recipe or default_recipe(prof)
+    progress = resolve_progress(progress)
     num_classes = len(train.classes)
     rows = []
     for c in as_candidates(candidates):
@@ -163,7 +165,7 @@ class ModelSelectionResult:
     target: str
     per_class: int
     n_test: int
-    recipe: Recipe
+    recipe: ProbeThenFineTune
     scores: pd.DataFrame
     transfer: pd.DataFrame
     table: pd.DataFrame
@@ -224,9 +226,9 @@ def _ranks(values: pd.Series) -> pd.Series:
     return values.rank(ascending=False, method="min").astype(int)
 
 
-def run_model_selection(profile: str | Profile | None = None, *, target: str = "mnist", per_class: int = 50,
-                        candidates: Sequence[Any] = CANDIDATES, recipe: Recipe | None = None, seed: int = 0,
-                        progress: bool = True) -> ModelSelectionResult:
+def run_model_selection(*, profile: str | Profile | None = None, target: str = "mnist", per_class: int = 50,
+                        candidates: Sequence[Any] = CANDIDATES, recipe: ProbeThenFineTune | None = None,
+                        seed: int = 0, progress: bool | None = None) -> ModelSelectionResult:
     """Rank candidate models for a target by transferability scores and by accuracy after transfer.
 
     The target's training split is subsampled to ``per_class`` labels per class; those labels
@@ -242,24 +244,25 @@ def run_model_selection(profile: str | Profile | None = None, *, target: str = "
         candidates: the models to compare (at least 3, for a correlation).
         recipe: the transfer recipe (default: :func:`default_recipe`).
         seed: seeds the subsample, the new heads and training.
-        progress: progress bars.
+        progress: progress bars (``None``: in Jupyter only).
 
     Returns:
         A :class:`ModelSelectionResult`.
 
     Raises:
-        ValueError: fewer than 3 candidates.
+        InvalidParameterError: fewer than 3 candidates.
 
     Example:
-        >>> result = run_model_selection("quick")      # doctest: +SKIP
+        >>> result = run_model_selection(profile="quick")      # doctest: +SKIP
         >>> result.summary                             # doctest: +SKIP
     """
     prof = get_profile(profile)
     chosen = as_candidates(candidates)
     if len(chosen) < 3:
-        raise ValueError(f"The 'candidates' parameter of run_model_selection must hold at least 3 models to "
-                         f"correlate rankings; got {len(chosen)}.")
+        raise param_error("candidates", "run_model_selection", "at least 3 models, to correlate rankings",
+                          [c.label for c in chosen])
     recipe = recipe or default_recipe(prof)
+    progress = resolve_progress(progress)
     for c in chosen:  # train and cache the tlw: source models first, outside every timing
         load_candidate(c, seed=seed, profile=prof, progress=progress)
     train = subsample(load_dataset(target, split="train", profile=prof), per_class=per_class, seed=seed)
@@ -309,8 +312,7 @@ def plot_score_vs_accuracy(result: ModelSelectionResult, *, scores: Sequence[str
                                layout="constrained")
     axes = np.asarray(axes).ravel()
     if len(axes) < len(names):
-        raise ValueError(f"The 'axes' parameter of plot_score_vs_accuracy needs one Axes per score ({len(names)}); "
-                         f"got {len(axes)}.")
+        raise param_error("axes", "plot_score_vs_accuracy", f"one Axes per score ({len(names)})", axes)
     tau = result.correlation.set_index("score")["kendall_tau"]
     table = result.table
     colours: Callable[[int], Any] = plt.get_cmap("tab10")

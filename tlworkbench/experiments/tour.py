@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .._validate import check_int, param_error
 from ..config import Profile, get_profile
-from ..datasets import load_dataset, subsample
+from ..data import load_dataset, subsample
 from ..evaluation import Evaluation, evaluate
 from ..freezing import count_parameters
 from ..training import fit
@@ -50,10 +51,15 @@ def classify_photos(model: TransferModel, images: dict[str, np.ndarray], *, k: i
 
     Returns:
         One row per photo and rank: photo, rank, class, probability.
+
+    Raises:
+        InvalidParameterError: a model whose head has no class names, or a bad ``k``.
     """
-    if not model.class_names:
-        raise ValueError("The model's head has no class names; load it without num_classes to keep "
-                         "the ImageNet head.")
+    func = "classify_photos"
+    if not model.classes:
+        raise param_error("model", func, "a model whose head has class names", model.name,
+                          hint="Load it without num_classes to keep the ImageNet head.")
+    k = check_int(k, "k", func, minimum=1, maximum=len(model.classes))
     model.eval()
     batch = torch.stack([torch.from_numpy(img).permute(2, 0, 1) for img in images.values()])
     probs = model(model.transforms(batch)).softmax(dim=1)
@@ -61,7 +67,7 @@ def classify_photos(model: TransferModel, images: dict[str, np.ndarray], *, k: i
     rows = []
     for i, name in enumerate(images):
         for r in range(k):
-            rows.append({"photo": name, "rank": r + 1, "class": model.class_names[int(top.indices[i, r])],
+            rows.append({"photo": name, "rank": r + 1, "class": model.classes[int(top.indices[i, r])],
                          "probability": round(float(top.values[i, r]), 3)})
     return pd.DataFrame(rows)
 

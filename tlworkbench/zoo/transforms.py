@@ -9,19 +9,27 @@ would do the same work one image at a time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
+
+from .._validate import check_choice, check_int, param_error
+from ..errors import DataError, InvalidParameterError
 
 __all__ = ["ImageTransform", "TextTransform", "to_float_batch"]
 
 
 def to_float_batch(images: torch.Tensor) -> torch.Tensor:
-    """Return ``images`` as float32 ``(N, C, H, W)`` in [0, 1] (uint8 is divided by 255)."""
+    """Return ``images`` as float32 ``(N, C, H, W)`` in [0, 1] (uint8 is divided by 255).
+
+    Raises:
+        DataError: the tensor is not shaped ``(N, C, H, W)`` or ``(N, H, W)``.
+    """
     if images.ndim == 3:
         images = images.unsqueeze(1)
     if images.ndim != 4:
-        raise ValueError(
+        raise DataError(
             f"Images must be shaped (N, C, H, W) or (N, H, W). Got shape {tuple(images.shape)} instead."
         )
     if images.dtype == torch.uint8:
@@ -51,19 +59,27 @@ class ImageTransform:
     std: tuple[float, ...] = (0.5, 0.5, 0.5)
 
     def __post_init__(self) -> None:
-        if self.channels not in (1, 3):
-            raise ValueError(f"The 'channels' of an ImageTransform must be 1 or 3. Got {self.channels!r}.")
-        if len(self.mean) != self.channels or len(self.std) != self.channels:
-            raise ValueError(
-                f"mean and std need {self.channels} values each. Got mean={self.mean}, std={self.std}."
-            )
+        # frozen: normalised values (np.int64 -> int, lists -> tuples) go in through object.__setattr__
+        object.__setattr__(self, "size", check_int(self.size, "size", "ImageTransform", minimum=1))
+        check_choice(self.channels, "channels", "ImageTransform", (1, 3), error=InvalidParameterError)
+        object.__setattr__(self, "channels", int(self.channels))
+        for name in ("mean", "std"):
+            values = getattr(self, name)
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or len(values) != self.channels:
+                raise param_error(name, "ImageTransform", f"a sequence of {self.channels} numbers, one per channel",
+                                  values)
+            object.__setattr__(self, name, tuple(float(v) for v in values))
 
     def with_size(self, size: int) -> ImageTransform:
         """The same transform at another image size."""
-        return ImageTransform(int(size), self.channels, self.mean, self.std)
+        return ImageTransform(size, self.channels, self.mean, self.std)
 
     def resize(self, images: torch.Tensor) -> torch.Tensor:
-        """Resize and match channels; keeps uint8 as uint8 (what the data cache stores)."""
+        """Resize and match channels; keeps uint8 as uint8 (what the data cache stores).
+
+        Raises:
+            DataError: the images have a channel count that cannot be turned into ``channels``.
+        """
         was_uint8 = images.dtype == torch.uint8
         x = to_float_batch(images)
         c = x.shape[1]
@@ -72,7 +88,8 @@ class ImageTransform:
         elif c == 3 and self.channels == 1:
             x = x.mean(dim=1, keepdim=True)
         elif c != self.channels:
-            raise ValueError(f"Cannot turn images with {c} channels into {self.channels} channels.")
+            raise DataError(f"Cannot turn images with {c} channels into {self.channels} channels; "
+                            "the transform reads 1 or 3.")
         if x.shape[-2:] != (self.size, self.size):
             x = F.interpolate(x, size=(self.size, self.size), mode="bilinear",
                               align_corners=False, antialias=True)
@@ -104,11 +121,14 @@ class TextTransform:
     folder: object
     max_length: int = 128
 
-    def tokenizer(self):
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "max_length", check_int(self.max_length, "max_length", "TextTransform", minimum=1))
+
+    def tokenizer(self) -> Any:
         """The tokenizer, loaded offline from ``folder`` once per process."""
         return _tokenizer(str(self.folder))
 
-    def __call__(self, texts: list[str]) -> dict[str, torch.Tensor]:
+    def __call__(self, texts: list[str] | str) -> dict[str, torch.Tensor]:
         if isinstance(texts, str):
             texts = [texts]
         enc = self.tokenizer()(list(texts), padding=True, truncation=True,
@@ -116,10 +136,11 @@ class TextTransform:
         return dict(enc)
 
 
-_TOKENIZERS: dict[str, object] = {}
+# a tokenizer takes a second to build; transforms are rebuilt often (one per loaded model)
+_TOKENIZERS: dict[str, Any] = {}
 
 
-def _tokenizer(folder: str):
+def _tokenizer(folder: str) -> Any:
     if folder not in _TOKENIZERS:
         from transformers import AutoTokenizer
 

@@ -15,6 +15,9 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from .._validate import check_choice
+from ..errors import UnknownModelError
+
 __all__ = [
     "StagedBackbone",
     "TextBackbone",
@@ -66,10 +69,9 @@ class StagedBackbone(nn.Module):
 
     def forward_to(self, x: torch.Tensor, depth: str) -> torch.Tensor:
         """Run the stages up to and including ``depth`` and pool that output globally."""
-        if depth not in self.stages:
-            if depth == "pool":
-                return self.forward(x)
-            raise KeyError(depth)
+        if depth == "pool" and "pool" not in self.stages:
+            return self.forward(x)
+        check_choice(depth, "depth", "features", [*self.stages, "pool"])
         for name, stage in self.stages.items():
             x = stage(x)
             if name == depth:
@@ -108,6 +110,7 @@ class TextBackbone(nn.Module):
 
     def forward_to(self, batch: Mapping[str, torch.Tensor], depth: str) -> torch.Tensor:
         names = list(self.group_modules())
+        check_choice(depth, "depth", "features", names)
         out = self.encoder(**batch, output_hidden_states=True)
         return self._mean_pool(out.hidden_states[names.index(depth)], batch["attention_mask"])
 
@@ -223,6 +226,17 @@ class _ViTEmbed(nn.Module):
         return self.dropout(torch.cat([cls, x], dim=1) + self.pos_embedding)
 
 
+class _ClsPool(nn.Module):
+    """Final layer norm of a ViT, then its class token: one vector per image."""
+
+    def __init__(self, ln: nn.Module) -> None:
+        super().__init__()
+        self.ln = ln
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.ln(x)[:, 0]
+
+
 def torchvision_backbone(name: str) -> tuple[StagedBackbone, nn.Module, nn.Module]:
     """A torchvision ImageNet classifier split into stages.
 
@@ -259,15 +273,7 @@ def torchvision_backbone(name: str) -> tuple[StagedBackbone, nn.Module, nn.Modul
     if name.startswith("vit_"):
         stages: list[tuple[str, nn.Module]] = [("embed", _ViTEmbed(net))]
         stages += [(f"block{i}", layer) for i, layer in enumerate(net.encoder.layers, start=1)]
-
-        class _ClsPool(nn.Module):
-            def __init__(self, ln: nn.Module) -> None:
-                super().__init__()
-                self.ln = ln
-
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                return self.ln(x)[:, 0]
-
         head = net.heads.head
         return StagedBackbone(stages, head.in_features, pool=_ClsPool(net.encoder.ln)), head, net
-    raise ValueError(f"No stage layout is defined for torchvision model {name!r}.")
+    raise UnknownModelError(f"No stage layout is defined for torchvision model {name!r}; the zoo splits "
+                            "ResNets, MobileNetV3s, EfficientNets, ConvNeXts and ViTs into stages.")

@@ -1,0 +1,44 @@
+"""Domain-shift measures, transferability scores and statistics over repeated runs.
+
+Everything here works on plain arrays: features as ``(n, d)`` float arrays, labels as 1-D integer
+arrays, a source model's predicted probabilities as ``(n, C_source)`` arrays, and one result per
+seed for the statistics.
+
+* :mod:`~tlworkbench.diagnostics.shift`: how far a target domain is from the source
+  (:func:`mmd2`, :func:`mmd_test`, :func:`proxy_a_distance`, :func:`coral_distance`,
+  :func:`ot_distance`, :func:`shift_report`).
+* :mod:`~tlworkbench.diagnostics.transferability`: how well a pretrained model suits a labelled
+  target task before fine-tuning (:func:`logme`, :func:`leep`, :func:`nce`, :func:`h_score`).
+* :mod:`~tlworkbench.diagnostics.statistics`: paired intervals over seeds
+  (:func:`paired_difference`), the negative-transfer gap (:func:`negative_transfer_gap`) and how
+  well scores rank models by accuracy (:func:`score_correlation`).
+* :mod:`~tlworkbench.diagnostics.gains`: every arm's gain over a baseline, paired by seed, with
+  n and an interval (:func:`gain_table`).
+"""
+
+from __future__ import annotations
+
+from .gains import gain_table
+from .shift import MMDTestResult, coral_distance, mmd2, mmd_test, ot_distance, proxy_a_distance, shift_report
+from .statistics import PairedDifference, TransferGap, negative_transfer_gap, paired_difference, score_correlation
+from .transferability import h_score, leep, logme, nce
+
+__all__ = [
+    "MMDTestResult",
+    "PairedDifference",
+    "TransferGap",
+    "mmd2",
+    "mmd_test",
+    "proxy_a_distance",
+    "coral_distance",
+    "ot_distance",
+    "shift_report",
+    "logme",
+    "leep",
+    "nce",
+    "h_score",
+    "negative_transfer_gap",
+    "gain_table",
+    "paired_difference",
+    "score_correlation",
+]

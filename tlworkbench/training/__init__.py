@@ -1,0 +1,23 @@
+"""Training with a transfer-learning strategy: :func:`fit` and its :class:`History`.
+
+* :mod:`.strategies`: the strategies as plans of phases, and :func:`reinitialize`;
+* :mod:`.optim`: optimizers over trainable parameters with per-group learning rates, and the
+  schedules;
+* :mod:`.loss`: the loss hook, :class:`TrainingLoss`;
+* :mod:`.probe`: the linear probe, :func:`fit_probe` and :func:`probe_accuracy`;
+* :mod:`.budget`: epochs for a number of optimiser steps, :func:`epochs_for_steps`;
+* :mod:`.loop` and :mod:`.run`: :func:`fit` and the state of a run;
+* :mod:`.checkpoint`: checkpoints and resuming;
+* :mod:`.history`: :class:`History`.
+"""
+
+from .budget import epochs_for_steps
+from .history import History
+from .loop import fit
+from .loss import StepContext, StepOutput, TrainingLoss
+from .optim import OPTIMIZERS, SCHEDULES
+from .probe import fit_probe, probe_accuracy
+from .strategies import STRATEGIES, reinitialize
+
+__all__ = ["History", "fit", "reinitialize", "STRATEGIES", "SCHEDULES", "OPTIMIZERS", "TrainingLoss",
+           "StepContext", "StepOutput", "epochs_for_steps", "fit_probe", "probe_accuracy"]
