@@ -47,7 +47,7 @@ def same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-QUIET = {"progress": False, "batch_size": 32}
+QUIET = {"progress": False, "batch_size": 32, "min_steps": 0}  # the epochs asked for (tests/test_defaults.py)
 
 
 def test_two_steps_lower_the_loss(train):
@@ -327,7 +327,8 @@ def test_a_loss_that_sets_the_epoch_resumes_where_it_stopped(train, tmp_path):
     from tlworkbench.adaptation import DeepCoralLoss
 
     target = train.subset(range(0, 200, 2)).with_transform(new_model())
-    args = dict(strategy="fine_tune", epochs=3, schedule="cosine", warmup=0.0, progress=False, batch_size=16)
+    args = dict(strategy="fine_tune", epochs=3, schedule="cosine", warmup=0.0, progress=False, batch_size=16,
+                min_steps=0)
     path = tmp_path / "coral.pt"
 
     def stop_after_first(epoch, history):
@@ -348,7 +349,7 @@ def test_a_loss_that_sets_the_epoch_resumes_where_it_stopped(train, tmp_path):
 
 def test_numpy_integers_are_ints(train):
     h = training.fit(new_model(), train, epochs=np.int64(1), batch_size=np.int64(32), seed=np.int64(0),
-                     progress=False)
+                     min_steps=np.int64(0), progress=False)
     assert h.epochs == 1
 
 
@@ -363,7 +364,7 @@ def test_unknown_strategy_suggests_a_name(train):
 @pytest.mark.parametrize("kwargs, match", [
     ({"lr": 0}, "'lr'"), ({"lr": -1.0}, "'lr'"), ({"epochs": 0}, "'epochs'"), ({"batch_size": 0}, "'batch_size'"),
     ({"schedule": "cosin"}, "Did you mean 'cosine'"), ({"patience": 2}, "pass val"),
-    ({"strategy": "two_stage", "epochs": 1}, "epochs >= 2"),
+    ({"strategy": "two_stage", "head_epochs": 0}, "'head_epochs'"), ({"min_steps": -1}, "'min_steps'"),
     ({"strategy": "linear_probe", "from_group": 1}, "from_group"),
     ({"optimizer": "lbfgs"}, "linear_probe"),
 ])

@@ -49,6 +49,7 @@ from .freezing import (
 from .selection import Candidate, rank_models, score_vs_accuracy
 from .sources import pretrain_source
 from .training import History, fit
+from .training import lr_find
 from .widgets import FreezePanel
 from .zoo import ImageTransform, ModelSpec, TextTransform, TransferModel, list_models, load_model
 
@@ -66,4 +67,5 @@ __all__ = [
     "FreezePanel", "adaptation", "diagnostics", "plots", "training", "widgets", "zoo",
     "compare", "Evaluation", "evaluate", "FeatureCache", "extract_features", "pretrain_source", "History", "fit",
     "Candidate", "rank_models", "score_vs_accuracy",
+    "lr_find",
 ]

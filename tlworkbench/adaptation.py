@@ -300,7 +300,7 @@ def fit_deep_coral(model: TransferModel, source: Any, target: Any, *, epochs: in
                                "(tlw.unfreeze(model)).")
     history = fit(model, source, strategy="fine_tune", epochs=epochs, lr=lr, batch_size=batch_size,
                   optimizer="adamw", weight_decay=weight_decay, schedule="cosine", warmup=0.0, seed=seed,
-                  device=device, progress=progress, checkpoint=checkpoint, resume=resume,
+                  device=device, progress=progress, checkpoint=checkpoint, resume=resume, min_steps=0,
                   loss=DeepCoralLoss(target, weight=coral_weight, layer=layer))
     history.strategy = "deep_coral"
     return history

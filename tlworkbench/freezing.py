@@ -108,9 +108,14 @@ def freeze_to(model: TransferModel, n: int) -> TransferModel:
 
 
 def set_bn_policy(model: TransferModel, policy: str) -> TransferModel:
-    """``"frozen"``: BatchNorm layers whose parameters are frozen stay in eval mode and keep their
-    running statistics, even after ``model.train()``; ``"train"``: they keep updating them (as
-    fastai's ``train_bn``)."""
+    """Set how frozen BatchNorm layers behave in train mode.
+
+    ``"frozen"`` (a new model's policy): BatchNorm layers whose parameters are frozen stay in
+    eval mode and keep their running statistics, even after ``model.train()``; ``"train"``: they
+    keep updating them (as fastai's ``train_bn``). Layers that train are in train mode under
+    either policy; see :func:`~tlworkbench.training.fit` (``bn_stats``) for their statistics and
+    the measurements behind the default.
+    """
     check_choice(policy, "policy", "set_bn_policy", BN_POLICIES)
     _check_model(model, "set_bn_policy").bn_policy = policy
     model.train(model.training)

@@ -11,7 +11,8 @@ something is drawn.
 
 Modules, by family: ``history`` (learning curves), ``classification`` (confusion matrix,
 per-class accuracy), ``curves`` (scores over label budgets), ``embedding``, ``images`` (image
-grids), ``layers`` (transferred depth, freezing) and ``shift`` (accuracy drop against shift).
+grids), ``layers`` (transferred depth, freezing), ``lr_find`` (the learning-rate range test) and
+``shift`` (accuracy drop against shift).
 
 Example:
     >>> import tlworkbench as tlw
@@ -25,10 +26,12 @@ from .embedding import plot_embedding
 from .history import plot_history
 from .images import SampleGridDisplay, plot_domain_pairs, plot_samples, plot_worst
 from .layers import plot_frozen_fraction, plot_layer_transfer, plot_trainable
+from .lr_find import plot_lr_find
 from .shift import plot_shift
 
 __all__ = [
     "plot_history",
+    "plot_lr_find",
     "plot_confusion",
     "plot_per_class",
     "plot_data_efficiency",

@@ -28,8 +28,11 @@ __all__ = ["OPTIMIZERS", "SCHEDULES", "DEFAULT_LR", "param_groups", "make_optimi
 OPTIMIZERS = ("adamw", "adam", "sgd", "lbfgs")
 #: Learning-rate schedules by name; ``None`` keeps the learning rate constant.
 SCHEDULES = ("onecycle", "cosine", None)
-#: The learning rate each optimizer starts from when none is given.
-DEFAULT_LR = {"adamw": 1e-3, "adam": 1e-3, "sgd": 1e-2, "lbfgs": 1.0}
+#: The learning rate each optimizer starts from when none is given. Adam(W)'s 2e-3 is fastai's
+#: ``fine_tune`` default and was measured: EfficientNet-Lite0 (64 px), 1,000 ``animal_mnist``
+#: images, ``two_stage`` 1 + 3 epochs, batch 64, one-cycle: test accuracy .834 at 5e-4, .875 at
+#: 1e-3, .929 at 2e-3, .941 at 3e-3 and .922 at 5e-3 (one seed; 1,000 test images).
+DEFAULT_LR = {"adamw": 2e-3, "adam": 2e-3, "sgd": 1e-2, "lbfgs": 1.0}
 
 # OneCycleLR's start and end as fractions of the peak: lr / 25 up, lr / 10**4 at the end.
 _ONECYCLE_DIV = 25.0

@@ -22,6 +22,7 @@ from torch import nn
 from ..config import use_amp
 from ..errors import TrainingDivergedError
 from ..features import extract_features, inference_batch_size, to_model_input
+from .batchnorm import epoch_statistics
 from .checkpoint import check_divergence, clone_state, materialize, save_checkpoint
 from .history import History
 from .loss import StepContext
@@ -247,39 +248,41 @@ class Run:
         pending: list[torch.Tensor] = []
         check_every = 1 if self.device.type == "cpu" else 16  # each check waits for the GPU
         params = [p for g in opt.param_groups for p in g["params"]]
-        inner = tqdm(batches, total=n_steps, desc=f"epoch {epoch}", leave=False, disable=not self.progress)
-        b = 0
-        for b, (x, y) in enumerate(inner):
-            if len(y) == 1 and n_steps > 1 and not features:
-                continue  # a lone last example breaks BatchNorm in train mode
-            factor = self.factor()
-            if not features:
-                x = to_model_input(x, channels_last=self.channels_last_train)
-            with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp and not features):
-                out = self.step_loss(forward, x, y)
-            loss = out.loss
-            pending.append(loss.detach())
-            if len(pending) >= check_every:
-                self._check_finite(pending, epoch, b, self.step + 1, last_good)
-                pending = []
-            opt.zero_grad(set_to_none=True)
-            self.scaler.scale(loss).backward()
-            if self.max_grad_norm is not None:
-                self.scaler.unscale_(opt)
-                nn.utils.clip_grad_norm_(params, self.max_grad_norm)
-            self.scaler.step(opt)
-            self.scaler.update()
-            if self.sched is not None:
-                self._advance_schedule()
-            loss_sum += loss.detach() * len(y)
-            correct += (out.logits.detach().argmax(1) == y).sum()
-            for k, v in out.metrics.items():
-                metric_sums[k] = metric_sums.get(k, 0) + v.detach().float() * len(y)
-            seen += len(y)
-            taken += 1
-            factors += factor
-            self.step += 1
-            self.phase_step += 1
+        # BatchNorm layers that train average this epoch's statistics (see .batchnorm)
+        with epoch_statistics(model, enabled=self.bn_stats == "epoch" and not features):
+            inner = tqdm(batches, total=n_steps, desc=f"epoch {epoch}", leave=False, disable=not self.progress)
+            b = 0
+            for b, (x, y) in enumerate(inner):
+                if len(y) == 1 and n_steps > 1 and not features:
+                    continue  # a lone last example breaks BatchNorm in train mode
+                factor = self.factor()
+                if not features:
+                    x = to_model_input(x, channels_last=self.channels_last_train)
+                with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp and not features):
+                    out = self.step_loss(forward, x, y)
+                loss = out.loss
+                pending.append(loss.detach())
+                if len(pending) >= check_every:
+                    self._check_finite(pending, epoch, b, self.step + 1, last_good)
+                    pending = []
+                opt.zero_grad(set_to_none=True)
+                self.scaler.scale(loss).backward()
+                if self.max_grad_norm is not None:
+                    self.scaler.unscale_(opt)
+                    nn.utils.clip_grad_norm_(params, self.max_grad_norm)
+                self.scaler.step(opt)
+                self.scaler.update()
+                if self.sched is not None:
+                    self._advance_schedule()
+                loss_sum += loss.detach() * len(y)
+                correct += (out.logits.detach().argmax(1) == y).sum()
+                for k, v in out.metrics.items():
+                    metric_sums[k] = metric_sums.get(k, 0) + v.detach().float() * len(y)
+                seen += len(y)
+                taken += 1
+                factors += factor
+                self.step += 1
+                self.phase_step += 1
         if pending:
             self._check_finite(pending, epoch, b, self.step, last_good)
         if self.device.type == "cuda":

@@ -2,8 +2,9 @@
 
 A strategy is a plan of *phases*: runs of epochs that train the same set of parameters.
 ``linear_probe`` is one phase that trains the head; ``fine_tune`` and ``scratch`` one phase that
-trains the chosen groups; ``two_stage`` a head phase then a phase over all chosen groups
-(fastai's ``fine_tune``); ``gradual_unfreeze`` adds one group per epoch from the top (ULMFiT).
+trains the chosen groups; ``two_stage`` a head phase of ``head_epochs`` then a phase over all
+chosen groups (fastai's ``fine_tune``; ``epochs`` here counts both phases, ``fit`` adds them up);
+``gradual_unfreeze`` adds one group per epoch from the top (ULMFiT).
 
 While only the head trains, the backbone's output does not change, so such a phase may train the
 head on features computed once rather than running the backbone every epoch.

@@ -30,7 +30,11 @@ class TransferModel(nn.Module):
         transforms: what turns raw inputs into what the backbone reads.
         classes: the names of the head's outputs, when known.
         weights: a label of the weights loaded (``"ImageNet-1k"``, ``"tlw:font_digits"``, ``None``).
-        bn_policy: ``"frozen"`` (frozen BatchNorm layers stay in eval mode) or ``"train"``.
+        bn_policy: ``"frozen"`` (the default: frozen BatchNorm layers stay in eval mode with
+            their pretrained statistics) or ``"train"`` (they update their statistics in train
+            mode). Measured on EfficientNet-Lite0 fine-tuned by ``fit(strategy="two_stage")``
+            on 1,000 ``animal_mnist`` images: .929 test accuracy either way, ``"train"`` 30%
+            slower (the head phase cannot use cached features).
         lr_mult: learning-rate multiplier per group name (missing groups: 1).
     """
 
