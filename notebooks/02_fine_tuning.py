@@ -68,6 +68,24 @@ plots.plot_frozen_fraction(panel.table(), ax=axes[1])
 panel.table()
 
 # %% [markdown]
+# ## How fast: the learning-rate range test
+#
+# `tlw.lr_find` (Smith 2017) trains the groups chosen above for a few dozen steps while the
+# learning rate grows exponentially, then puts the model back as it was. The loss falls fastest
+# near a good rate and explodes past the largest one that still trains; the dot marks the
+# steepest descent. The recipes below keep their fixed rates, so that this suggestion can be
+# read against the rate of "fine-tune from stage7".
+
+# %%
+lr_train = tlw.subsample(tlw.load_dataset("animal_mnist", transform=model, profile=prof),
+                         per_class=max(per_class), seed=seed)
+finder = tlw.lr_find(model, lr_train, num_steps=60, batch_size=32, seed=seed)
+plots.plot_lr_find(finder.lrs, finder.losses, suggestion=finder.suggestion)
+stage7 = next(r for r in ftx.recipes_for(prof) if r.name == "fine-tune from stage7")
+print(f"suggested rate {finder.suggestion:.1e} (a tenth of the minimum's: {finder.lr_min:.1e}); "
+      f"the recipe uses {stage7.lr:.0e}")
+
+# %% [markdown]
 # ## The recipes
 #
 # Every recipe but the probe and gradual unfreezing first trains the new head alone on cached

@@ -122,13 +122,11 @@ def test_embeddings_pair_pixels_and_features():
 
 
 def test_the_full_profile_adds_the_cached_torchvision_backbones(monkeypatch):
-    import tlworkbench.zoo as zoo
-
     assert fx.extra_backbones("quick") == ()
     table = pd.DataFrame({"name": ["efficientnet_lite0", "resnet18", "vit_b_16", "small_cnn"],
                           "source": ["ImageNet-1k", "ImageNet-1k", "ImageNet-1k", "none"],
                           "offline": [True, True, False, False]})
-    monkeypatch.setattr(zoo, "list_models", lambda modality=None: table)
+    monkeypatch.setattr(fx, "list_models", lambda modality=None: table)
     assert fx.extra_backbones("full") == ("resnet18",)
 
 
@@ -155,12 +153,10 @@ def test_scratch_steps_grow_with_the_budget_and_are_capped():
 
 
 def test_the_full_profile_adds_recipes_for_the_cached_torchvision_backbones(monkeypatch):
-    import tlworkbench.zoo as zoo
-
     assert fine_tuning.recipes_for("quick") == fine_tuning.RECIPES
     table = pd.DataFrame({"name": ["efficientnet_lite0", "resnet18"], "source": ["ImageNet-1k", "ImageNet-1k"],
                           "offline": [True, True]})
-    monkeypatch.setattr(zoo, "list_models", lambda modality=None: table)
+    monkeypatch.setattr(fx, "list_models", lambda modality=None: table)
     extra = fine_tuning.recipes_for("full")[len(fine_tuning.RECIPES):]
     assert [(r.model, r.strategy) for r in extra] == [("resnet18", "linear_probe"), ("resnet18", "fine_tune")]
 
