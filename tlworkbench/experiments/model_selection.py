@@ -26,6 +26,7 @@ from ..evaluation import evaluate
 from ..features import FeatureCache
 from ..selection import SCORES, Candidate, as_candidates, load_candidate, rank_models, score_vs_accuracy
 from ..training import fit
+from ..training.budget import DEFAULT_MIN_STEPS
 
 __all__ = [
     "CANDIDATES",
@@ -69,20 +70,22 @@ class ProbeThenFineTune:
 
     Attributes:
         probe_steps: L-BFGS steps of the linear probe (each up to 20 iterations).
-        epochs: fine-tuning epochs over the target training set.
+        epochs: fine-tuning epochs over the target training set (at least).
+        min_steps: fine-tuning optimiser steps (at least; more epochs when the data are small).
         lr: peak learning rate of the fine-tune.
         batch_size: examples per fine-tuning step.
     """
 
     probe_steps: int = 5
     epochs: int = 1
+    min_steps: int = DEFAULT_MIN_STEPS
     lr: float = 1e-4
     batch_size: int = 32
 
     def describe(self) -> str:
         """One line for tables and conclusions."""
-        return (f"a linear probe (L-BFGS, {self.probe_steps} steps), then {self.epochs} epoch(s) of fine-tuning "
-                f"every layer but BatchNorm (AdamW, one-cycle, lr {self.lr:g}, batch {self.batch_size})")
+        return (f"a linear probe (L-BFGS, {self.probe_steps} steps), then fine-tuning of every layer but "
+                f"BatchNorm for at least {self.epochs} epoch(s) and {self.min_steps} steps (AdamW, one-cycle, lr {self.lr:g}, batch {self.batch_size})")
 
 
 def default_recipe(profile: str | Profile | None = None) -> ProbeThenFineTune:
@@ -132,7 +135,7 @@ def fine_tune_candidates(candidates: Sequence[Any], train: Any, test: Any, *,
             cache=False, progress=progress, profile=prof)
         _freeze_batchnorm(model)
         fit(model, train, strategy="fine_tune", epochs=recipe.epochs, lr=recipe.lr, batch_size=recipe.batch_size,
-            seed=seed, cache=False, progress=progress, profile=prof)
+            min_steps=recipe.min_steps, seed=seed, cache=False, progress=progress, profile=prof)
         fit_seconds = time.perf_counter() - t0
         t0 = time.perf_counter()
         acc = evaluate(model, test).accuracy
