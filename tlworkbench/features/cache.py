@@ -1,4 +1,4 @@
-"""Backbone features, computed once and kept: the cache behind linear probes and comparisons.
+"""The feature cache and the fingerprints that key it.
 
 A frozen backbone gives the same features every epoch, so a linear probe needs one forward pass
 over the data, not one per epoch. :func:`extract_features` computes them in eval mode and keeps
@@ -12,9 +12,6 @@ on disk as well, each file written atomically with its checksum inside; opening 
 the temporary files that killed writes left there. In memory, features of a model whose backbone
 has since changed are dropped when that model's new features arrive: no other model can ask for
 them, and repeated fine-tuning of one model would otherwise fill the memory budget.
-
-This module also holds the checks that a data set fits a model (:func:`check_data`) and the rule
-by which a data set is read through a model (:func:`prepare_data`), shared by training.
 """
 
 from __future__ import annotations
@@ -30,22 +27,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._validate import check_int, check_optional, param_error
-from .config import get_device, resolve_progress, use_amp
-from .errors import CorruptFileError, DataError
-from .zoo.weights import load_state_dict, remove_orphaned_temporaries, save_state_dict
+from .._validate import check_int, param_error
+from ..errors import CorruptFileError
+from ..zoo.weights import load_state_dict, remove_orphaned_temporaries, save_state_dict
 
-__all__ = [
-    "FeatureCache",
-    "default_cache",
-    "extract_features",
-    "fingerprint_model",
-    "fingerprint_data",
-    "prepare_data",
-    "check_data",
-    "to_model_input",
-    "inference_batch_size",
-]
+__all__ = ["FeatureCache", "default_cache", "fingerprint_model", "fingerprint_data"]
 
 _CACHE_ENV = "TLW_FEATURE_CACHE"
 
@@ -270,187 +256,3 @@ def _resolve_cache(cache: bool | FeatureCache | None) -> FeatureCache | None:
         return cache
     raise param_error("cache", "extract_features", "True, False or a FeatureCache", cache)
 
-
-# --- data checks --------------------------------------------------------------------------------
-
-
-def prepare_data(model: nn.Module, dataset: Any, *, param: str = "dataset", min_classes: int = 1) -> Any:
-    """Read ``dataset`` through ``model``'s transforms when it has none of its own, then check it.
-
-    A data set that already has a transform is used as it is. ``min_classes``: the distinct
-    labels it must hold (2 for training data: one class teaches nothing).
-
-    Raises:
-        DataError: see :func:`check_data`.
-    """
-    if dataset is None:
-        raise DataError(f"The {param!r} data set is None. Pass a data set from tlw.load_dataset.")
-    _check_modality(model, dataset, param)
-    transforms = getattr(model, "transforms", None)
-    if (getattr(dataset, "transform", "absent") is None and transforms is not None
-            and hasattr(dataset, "with_transform")):
-        dataset = dataset.with_transform(model)
-    check_data(model, dataset, param=param, min_classes=min_classes)
-    return dataset
-
-
-def _check_modality(model: nn.Module, dataset: Any, param: str) -> None:
-    modality = getattr(getattr(model, "spec", None), "modality", None)
-    data_modality = getattr(dataset, "modality", None)
-    if modality is not None and data_modality is not None and modality != data_modality:
-        name = getattr(dataset, "name", type(dataset).__name__)
-        model_name = getattr(model, "name", type(model).__name__)
-        raise DataError(f"The {param!r} data set {name!r} holds {data_modality} but {model_name!r} is an "
-                        f"{modality} model. Pick a {data_modality} model from tlw.list_models('{data_modality}').")
-
-
-def check_data(model: nn.Module, dataset: Any, *, param: str = "dataset", min_classes: int = 1) -> None:
-    """Check that ``dataset`` can be fed to ``model``.
-
-    Args:
-        model: the model.
-        dataset: the data set.
-        param: how the data set is named in errors.
-        min_classes: the distinct labels it must hold.
-
-    Raises:
-        DataError: the data set is empty or holds fewer than ``min_classes`` classes, its labels
-            lie outside the head's outputs, it is text
-            for an image model (or the other way round), or its images have a channel count
-            the backbone does not read.
-    """
-    name = getattr(dataset, "name", type(dataset).__name__)
-    model_name = getattr(model, "name", type(model).__name__)
-    if not hasattr(dataset, "get_batch") or not hasattr(dataset, "targets"):
-        raise DataError(f"The {param!r} parameter must be a data set from tlw.load_dataset (with .get_batch "
-                        f"and .targets). Got {type(dataset).__name__} instead.")
-    if len(dataset) == 0:
-        raise DataError(f"The {param!r} data set {name!r} is empty. Pass a data set with examples "
-                        "(check max_size, per_class or the filter that made it).")
-    _check_modality(model, dataset, param)
-    spec = getattr(model, "spec", None)
-    modality = getattr(spec, "modality", None)
-    targets = torch.as_tensor(dataset.targets)
-    num_classes = getattr(model, "num_classes", None)
-    if num_classes is not None:
-        lo, hi = int(targets.min()), int(targets.max())
-        if lo < 0 or hi >= num_classes:
-            raise DataError(
-                f"The labels of the {param!r} data set {name!r} lie in [{lo}, {hi}] but the head of "
-                f"{model_name!r} has {num_classes} outputs (labels 0..{num_classes - 1}). Load the model "
-                f"with num_classes={max(hi + 1, num_classes)} or call model.replace_head({max(hi + 1, num_classes)})."
-            )
-    present = torch.unique(targets)
-    if len(present) < min_classes:
-        names = getattr(dataset, "classes", None)
-        found = [names[int(i)] if names is not None and 0 <= int(i) < len(names) else int(i) for i in present]
-        raise DataError(f"The {param!r} data set {name!r} holds {len(present)} class(es) ({found}); training needs "
-                        f"at least {min_classes} classes. Check the filter, subset or per_class that made it.")
-    if modality == "image":
-        transform = getattr(dataset, "transform", None)
-        channels = getattr(transform, "channels", None)
-        if transform is None and isinstance(getattr(dataset, "images", None), torch.Tensor):
-            channels = int(dataset.images.shape[1])
-        wanted = getattr(spec, "channels", None)
-        if channels is not None and wanted and channels != wanted:
-            how = ("it has no transform" if transform is None else f"its transform is {transform!r}")
-            raise DataError(
-                f"The images of the {param!r} data set {name!r} have {channels} channel(s) but {model_name!r} "
-                f"reads {wanted}; {how}. Read them through the model: dataset.with_transform(model)."
-            )
-
-
-# --- extraction -----------------------------------------------------------------------------------
-
-
-def _has_conv(model: nn.Module) -> bool:
-    return any(isinstance(m, nn.Conv2d) for m in model.modules())
-
-
-def to_model_input(x: Any, *, channels_last: bool) -> Any:
-    """Channels-last image batches (faster convolutions on CPUs and tensor cores alike)."""
-    if channels_last and isinstance(x, torch.Tensor) and x.ndim == 4:
-        return x.contiguous(memory_format=torch.channels_last)
-    return x
-
-
-def inference_batch_size(device: str | torch.device) -> int:
-    """Examples per forward pass without gradients: 256 on CUDA, 64 elsewhere.
-
-    On CPUs, 64 images at a time ran faster than 256 here (EfficientNet-Lite0, 64 px: the
-    activations of a smaller batch stay in cache); GPUs want larger batches.
-    """
-    return 256 if torch.device(device).type == "cuda" else 64
-
-
-def extract_features(model: nn.Module, dataset: Any, *, depth: str | None = None, batch_size: int | None = None,
-                     device: str | torch.device | None = None, cache: bool | FeatureCache | None = True,
-                     cache_dir: str | os.PathLike | None = None,
-                     progress: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Backbone features of every example, in order, computed once per model, data and depth.
-
-    The backbone runs in eval mode without gradients (mixed precision on CUDA); the model's
-    training mode is restored afterwards. A data set without a transform is read through the
-    model's transforms.
-
-    Args:
-        model: a :class:`~tlworkbench.zoo.TransferModel` (anything with ``.features(x, depth)``).
-        dataset: an image or text data set.
-        depth: stop after this group (``None``: the full backbone, pooled).
-        batch_size: examples per forward pass (default: :func:`inference_batch_size`).
-        device: where the backbone runs (default: :func:`~tlworkbench.config.get_device`); the
-            model is moved there.
-        cache: ``True`` (the process-wide :func:`default_cache`), ``False`` (compute, keep
-            nothing) or a :class:`FeatureCache`.
-        cache_dir: also keep the features on disk in this folder (default: ``TLW_FEATURE_CACHE``
-            when set).
-        progress: show a progress bar (``None``: in Jupyter only).
-
-    Returns:
-        ``(features, labels)``: float32 ``(N, D)`` and int64 ``(N,)`` tensors on the CPU, shared
-        with the cache (do not modify them in place).
-
-    Raises:
-        DataError: the data set is empty or does not fit the model (see :func:`check_data`).
-        InvalidParameterError: ``batch_size`` is not a positive int, or ``cache`` is not a cache.
-
-    Example:
-        >>> feats, labels = extract_features(model, train)      # doctest: +SKIP
-    """
-    batch_size = check_optional(batch_size, check_int, "batch_size", "extract_features", minimum=1)
-    progress = resolve_progress(progress)
-    dataset = prepare_data(model, dataset)
-    store = _resolve_cache(cache)
-    weights = fingerprint_model(model) if store is not None else None
-    key = store.key(model, dataset, depth=depth, weights=weights) if store is not None else None
-    if store is not None:
-        found = store.get(key, directory=cache_dir)
-        if found is not None:
-            return found
-        store.misses += 1
-    device = get_device(device)
-    batch_size = batch_size or inference_batch_size(device)
-    model.to(device)
-    channels_last = _has_conv(model)
-    amp = use_amp(device)
-    was_training = model.training
-    model.eval()
-    chunks: list[torch.Tensor] = []
-    from tqdm.auto import tqdm
-
-    loader = dataset.loader(batch_size, shuffle=False, device=device)
-    try:
-        with torch.no_grad():
-            for x, _ in tqdm(loader, desc=f"features {getattr(dataset, 'name', '')}", leave=False,
-                             disable=not progress):
-                x = to_model_input(x, channels_last=channels_last)
-                with torch.autocast(device.type, enabled=amp):
-                    f = model.features(x, depth) if hasattr(model, "features") else model(x)
-                chunks.append(f.float().cpu())
-    finally:
-        model.train(was_training)
-    features = torch.cat(chunks)
-    labels = torch.as_tensor(dataset.targets).clone()
-    if store is not None:
-        return store.put(key, features, labels, directory=cache_dir, model=model, weights=weights)
-    return features, labels
