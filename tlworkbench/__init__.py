@@ -19,6 +19,7 @@ from .data import (
     load_text_folder,
     shifts,
     subsample,
+    validation_split,
 )
 from .errors import (
     CorruptFileError,
@@ -57,7 +58,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Profile", "data_home", "get_device", "get_profile", "seed_everything", "use_amp",
-    "ImageDataset", "TextDataset", "few_shot_episodes", "list_datasets", "load_dataset", "subsample",
+    "ImageDataset", "TextDataset", "few_shot_episodes", "list_datasets", "load_dataset", "subsample", "validation_split",
     "load_image_folder", "load_text_csv", "load_text_folder", "data", "shifts",
     "CorruptFileError", "DataError", "IncompatibleWeightsError", "MissingAssetError", "NoWeightsError",
     "TLWError", "TrainingDivergedError", "UnknownDatasetError", "UnknownModelError", "UnknownStrategyError",

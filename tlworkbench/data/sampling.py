@@ -20,6 +20,7 @@ from ..errors import DataError, InvalidParameterError
 __all__ = [
     "stratified_split",
     "subsample",
+    "validation_split",
     "few_shot_episodes",
     "split_indices",
     "image_keys",
@@ -79,6 +80,52 @@ def subsample(dataset: Any, *, per_class: int, seed: int = 0) -> Any:
                             f"Use per_class <= {len(members)}.")
         chosen.append(rng.permutation(members)[:per_class])
     return dataset.subset(np.sort(np.concatenate(chosen)), name=f"{dataset.name}[{per_class}/class]")
+
+
+def validation_split(dataset: Any, *, fraction: float = 0.2, seed: int = 0) -> tuple[Any, Any]:
+    """Carve a validation set out of a training budget: ``(train, val)``, stratified by class.
+
+    Every choice an experiment makes (a learning rate, a depth, an epoch) is made on ``val`` and
+    never on test; ``val`` comes out of the labels the method is allowed, so a method that tunes
+    pays for it in training examples, as it would in practice. Each class gives
+    ``round(fraction * count)`` examples, at least one, and keeps at least one for training.
+
+    Args:
+        dataset: an :class:`~tlworkbench.data.ImageDataset` or :class:`~tlworkbench.data.TextDataset`.
+        fraction: the validation share of each class, in ``(0, 1)``.
+        seed: the seed of the draw.
+
+    Returns:
+        ``(train, val)``, subsets named ``"<name>:train"`` and ``"<name>:val"``.
+
+    Raises:
+        InvalidParameterError: a bad ``fraction`` or ``seed``.
+        DataError: a class with fewer than 2 examples (nothing to carve).
+
+    Example:
+        >>> from tlworkbench.data import ImageDataset
+        >>> data = ImageDataset(torch.zeros(20, 1, 4, 4, dtype=torch.uint8), np.repeat([0, 1], 10), ["a", "b"])
+        >>> train, val = validation_split(data, fraction=0.2)
+        >>> len(train), len(val)
+        (16, 4)
+    """
+    func = "validation_split"
+    fraction = check_fraction(fraction, "fraction", func)
+    seed = check_int(seed, "seed", func)
+    labels = dataset.targets.numpy()
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        if len(members) < 2:
+            raise DataError(f"{func} needs at least 2 examples of every class to carve a validation set; "
+                            f"class {dataset.classes[c]!r} of {dataset.name!r} has {len(members)}. "
+                            "Use a larger label budget.")
+        k = min(max(int(round(fraction * len(members))), 1), len(members) - 1)
+        val.append(members[:k])
+        train.append(members[k:])
+    return (dataset.subset(np.sort(np.concatenate(train)), name=f"{dataset.name}:train"),
+            dataset.subset(np.sort(np.concatenate(val)), name=f"{dataset.name}:val"))
 
 
 def few_shot_episodes(dataset: Any, *, n_way: int, k_shot: int, n_query: int = 15, n_episodes: int = 10,

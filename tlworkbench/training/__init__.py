@@ -10,6 +10,7 @@
 * :mod:`.batchnorm`: each epoch's BatchNorm statistics;
 * :mod:`.lr_find`: the learning-rate range test, :func:`lr_find`;
 * :mod:`.checkpoint`: checkpoints and resuming;
+* :mod:`.tuning`: choices made on validation data, :func:`choose_on_validation`;
 * :mod:`.history`: :class:`History`.
 """
 
@@ -21,7 +22,8 @@ from .loss import StepContext, StepOutput, TrainingLoss
 from .optim import OPTIMIZERS, SCHEDULES
 from .probe import fit_probe, probe_accuracy
 from .strategies import STRATEGIES, reinitialize
+from .tuning import LR_GRID, WEIGHT_DECAY_GRID, GridChoice, choose_on_validation
 
 __all__ = ["History", "fit", "reinitialize", "STRATEGIES", "SCHEDULES", "OPTIMIZERS", "TrainingLoss",
            "StepContext", "StepOutput", "epochs_for_steps", "fit_probe", "probe_accuracy", "lr_find",
-           "LRFindResult"]
+           "LRFindResult", "LR_GRID", "WEIGHT_DECAY_GRID", "GridChoice", "choose_on_validation"]
