@@ -1,6 +1,6 @@
 """The adaptation methods (AdaBN, Deep CORAL) and the helpers of notebook 03, on tiny data.
 
-The effects notebook 03 states are checked in test_experiments.py.
+The effects notebook 03 states are checked in test_nb03_domain_mismatch.py.
 """
 
 from __future__ import annotations

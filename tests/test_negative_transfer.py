@@ -1,6 +1,6 @@
 """The helpers of notebook 04 (negative transfer), on made-up grids in well under a second.
 
-The effects notebook 04 states are checked in test_experiments.py.
+The effects notebook 04 states are checked in test_nb04_negative_transfer.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The experiments behind the numbered notebooks, one module per notebook.
 
-Each notebook calls its module's functions; ``tests/test_experiments.py`` calls the same
+Each notebook calls its module's functions; ``tests/test_nbNN_*.py`` calls the same
 functions in the quick profile and checks the effect the notebook states. This package sits at
 the top of tlworkbench and may use every module below it.
 """
