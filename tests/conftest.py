@@ -1,19 +1,29 @@
 """Shared test set-up: offline, quick profile, a non-interactive matplotlib backend.
 
-The environment is set before any notebook kernel starts, so nbval's kernels inherit it too.
+The environment is set before any notebook kernel starts, so nbval's kernels inherit it too:
+``TLW_EXPERIMENT_CACHE`` names a fresh folder for the session, so each notebook's experiment runs
+once, in its test of the effects, and the notebook under nbval reads that same result back
+(tlworkbench/experiments/_memo.py); the folder is removed when the session ends.
 Outbound connections other than loopback are refused by pytest-socket (``--allow-hosts`` in
 pyproject.toml), so no test can depend on a download.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("TLW_PROFILE", "quick")
 os.environ["TLW_OFFLINE"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
+if not os.environ.get("TLW_EXPERIMENT_CACHE"):
+    _results = tempfile.mkdtemp(prefix="tlw-experiments-")
+    os.environ["TLW_EXPERIMENT_CACHE"] = _results
+    atexit.register(shutil.rmtree, _results, ignore_errors=True)
 
 import matplotlib  # noqa: E402
 

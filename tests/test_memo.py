@@ -1,0 +1,37 @@
+"""The experiment memo: one run shared by a notebook and its test, only when asked for."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tlworkbench.experiments._memo import CACHE_VARIABLE, memoized
+
+CALLS: list[tuple] = []
+
+
+@memoized
+def experiment(n: int, *, seed: int = 0, profile=None, progress=None) -> pd.DataFrame:
+    """A stand-in experiment that counts its runs."""
+    CALLS.append((n, seed, progress))
+    return pd.DataFrame({"n": [n], "seed": [seed]})
+
+
+def test_without_the_variable_every_call_runs(monkeypatch):
+    monkeypatch.delenv(CACHE_VARIABLE, raising=False)
+    CALLS.clear()
+    experiment(1)
+    experiment(1)
+    assert len(CALLS) == 2
+
+
+def test_with_the_variable_the_same_arguments_run_once(monkeypatch, tmp_path):
+    monkeypatch.setenv(CACHE_VARIABLE, str(tmp_path))
+    CALLS.clear()
+    first = experiment(2, seed=1, progress=True)
+    again = experiment(2, seed=1, progress=False)  # progress is not part of the key
+    assert CALLS == [(2, 1, True)]
+    pd.testing.assert_frame_equal(first, again)
+    experiment(2, seed=2)
+    experiment(2, seed=1, profile="full")  # another profile is another result
+    assert len(CALLS) == 3
+    assert experiment.__name__ == "experiment" and "counts its runs" in experiment.__doc__
