@@ -23,7 +23,6 @@ from .._validate import (
     check_names,
     check_optional,
     check_type,
-    param_error,
 )
 from ..errors import DataError, InvalidParameterError
 from .statistics import negative_transfer_gap, paired_difference
@@ -44,9 +43,9 @@ def _gain_interval(a: np.ndarray, b: np.ndarray, *, method: str, paired: bool, h
                    level: float, n_boot: int | None, seed: int) -> dict[str, Any]:
     if not len(b):
         return {"low": math.nan, "high": math.nan, "verdict": None}
-    if method == "percentile":
-        boot = {} if n_boot is None else {"n_boot": n_boot}
-        gap = negative_transfer_gap(a, b, seed=seed, level=level, paired=paired, **boot)
+    boot = {} if n_boot is None else {"n_boot": n_boot}
+    if method == "percentile" or not paired:  # unpaired: Welch's t or a two-sample bootstrap
+        gap = negative_transfer_gap(a, b, method=method, seed=seed, level=level, paired=paired, **boot)
         low, high = gap.low, gap.high
     else:
         boot = {} if n_boot is None else {"n_resamples": n_boot}
@@ -83,10 +82,11 @@ def gain_table(
     the pairing. With ``pair_on=None`` nothing is paired: the gain is the arm's mean minus the
     mean of the group's baseline runs, as for a baseline run once against arms run over seeds.
 
-    Intervals come from :mod:`~tlworkbench.diagnostics.statistics` at ``level``:
-    ``"percentile"`` is the bootstrap of :func:`negative_transfer_gap` (in pairs unless
-    ``pair_on=None``), ``"t"`` and ``"bca"`` those of :func:`paired_difference`. An interval that
-    covers 0 is ``"inconclusive"``.
+    Intervals come from :mod:`~tlworkbench.diagnostics.statistics` at ``level``: paired,
+    ``"t"`` and ``"bca"`` are those of :func:`paired_difference`; unpaired (``pair_on=None``),
+    Welch's t-interval and the two-sample BCa bootstrap of :func:`negative_transfer_gap`.
+    ``"percentile"`` is the plain percentile bootstrap, about the range of the differences over a
+    handful of seeds: prefer ``"t"``. An interval that covers 0 is ``"inconclusive"``.
 
     Args:
         frame: one row per run.
@@ -114,7 +114,7 @@ def gain_table(
 
     Raises:
         InvalidParameterError: ``frame`` is not a DataFrame; a bad ``interval``, ``level``,
-            ``n_boot`` or ``seed``; ``"t"`` or ``"bca"`` with ``pair_on=None``.
+            ``n_boot`` or ``seed``.
         UnknownNameError: an arm that is not in ``frame[arm_column]``.
         DataError: a missing column; a run without a baseline run to pair with; two baseline
             runs with the same ``by`` and ``pair_on`` values.
@@ -135,9 +135,6 @@ def gain_table(
         check_choice(column, param, func, list(frame.columns), error=DataError, what="a column of 'frame':")
     interval = check_optional(interval, check_choice, "interval", func, ("percentile", "t", "bca"),
                               error=InvalidParameterError)
-    if interval in ("t", "bca") and not pairs:
-        raise param_error("interval", func, "'percentile' or None when nothing is paired (pair_on=None)",
-                          interval)
     higher_is_better = check_bool(higher_is_better, "higher_is_better", func)
     level = check_fraction(level, "level", func)
     n_boot = check_optional(n_boot, check_int, "n_boot", func, minimum=100)
