@@ -10,9 +10,11 @@ STAMP="$VENV/.tlw-setup"
 APT_PACKAGES="dataset-fashion-mnist opencv-doc fortunes fortunes-min chromium"
 
 missing=""
-for pkg in $APT_PACKAGES; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
-done
+if command -v dpkg >/dev/null; then  # Debian and Ubuntu; elsewhere the data sets have other routes (README)
+  for pkg in $APT_PACKAGES; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
+  done
+fi
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
     echo "setup: installing Debian packages:$missing"
@@ -24,20 +26,22 @@ if [ -n "$missing" ]; then
   fi
 fi
 
-want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tlworkbench needs Python 3.11 or newer")'
+# a digest of what decides the environment (Python's hashlib: no GNU-only tool needed)
+want=$("$PYTHON" -c 'import hashlib, sys; print(hashlib.sha256(b"".join(open(f, "rb").read() for f in sys.argv[1:])).hexdigest())' \
+  pyproject.toml constraints.txt scripts/setup.sh)
 if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
   echo "setup: $VENV is up to date"
   exit 0
 fi
 
-"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tlworkbench needs Python 3.11 or newer")'
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 PIP="$VENV/bin/python -m pip"
 $PIP install -q --upgrade pip
-# torch first, pinned as a pair: these are the builds that work together offline here.
-$PIP install -q torch==2.14.1 torchvision==0.29.1
-$PIP install -q -e ".[notebooks,test]"
+# torch first, as the tested pair (constraints.txt pins the whole tested set).
+$PIP install -q -c constraints.txt torch torchvision
+$PIP install -q -c constraints.txt -e ".[dev]"
 # animal-mnist declares tensorflow as a requirement but its data files need nothing.
-$PIP install -q --no-deps animal-mnist==0.4
+$PIP install -q -c constraints.txt --no-deps animal-mnist
 echo "$want" > "$STAMP"
 echo "setup: $VENV is ready"

@@ -6,6 +6,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,7 +19,7 @@ def _name(requirement: str) -> str:
 def test_environment_yml_names_the_same_dependencies_as_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = {_name(r) for r in project["dependencies"]}
-    for extra in ("notebooks", "test"):
+    for extra in ("text", "notebooks", "browser", "test"):
         wanted |= {_name(r) for r in project["optional-dependencies"][extra]}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     found = set()
@@ -30,8 +31,82 @@ def test_environment_yml_names_the_same_dependencies_as_pyproject():
     assert found == wanted, f"only in environment.yml: {found - wanted}; only in pyproject: {wanted - found}"
 
 
-def test_torch_pins_agree():
+def _constraints() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[_name(name)] = version.strip()
+    return pins
+
+
+def test_the_tested_torch_pair_is_in_the_ranges_and_in_environment_yml():
+    from packaging.requirements import Requirement
+
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = _constraints()
     env_text = (ROOT / "environment.yml").read_text()
-    for pin in ("torch==2.14.1", "torchvision==0.29.1"):
-        assert pin in project["dependencies"] and pin in env_text
+    for requirement in project["dependencies"]:
+        req = Requirement(requirement)
+        if _name(req.name) in ("torch", "torchvision"):
+            assert "==" not in requirement, "the package accepts a range; constraints.txt pins the tested build"
+            assert req.specifier.contains(pins[_name(req.name)]), (requirement, pins[_name(req.name)])
+            assert f"{_name(req.name)}=={pins[_name(req.name)]}" in env_text
+
+
+def _third_party_imports() -> dict[str, set[str]]:
+    """Top-level module name -> "module" or "lazy", for every import in the package."""
+    import ast
+    import sys
+
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / "tlworkbench").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                root = name.split(".")[0]
+                if root not in sys.stdlib_module_names and root != "tlworkbench":
+                    found.setdefault(root, set()).add("module" if node.col_offset == 0 else "lazy")
+    return found
+
+
+def test_every_import_is_declared_and_module_level_imports_are_core():
+    from importlib.metadata import packages_distributions
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = {_name(Requirement(r).name) for r in project["dependencies"]}
+    extras = {_name(Requirement(r).name) for reqs in project["optional-dependencies"].values() for r in reqs}
+    distributions = packages_distributions()
+    for module, where in _third_party_imports().items():
+        names = {_name(d) for d in distributions.get(module, [])}
+        assert names, f"{module} is imported but no installed distribution provides it"
+        declared = names & (core | extras)
+        assert declared, f"{module} (from {names}) is imported but not declared in pyproject.toml"
+        if "module" in where:
+            assert names & core, f"{module} is imported when a module loads, so it must be a core dependency"
+
+
+
+def test_a_text_model_without_transformers_says_how_to_install_it(monkeypatch):
+    import builtins
+
+    from tlworkbench.errors import MissingAssetError
+    from tlworkbench.zoo.transforms import require_transformers
+
+    real_import = builtins.__import__
+
+    def no_transformers(name, *args, **kwargs):
+        if name.split(".")[0] == "transformers":
+            raise ImportError("No module named 'transformers'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_transformers)
+    with pytest.raises(MissingAssetError, match=r"pip install 'tlworkbench\[text\]'"):
+        require_transformers()

