@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import pytest
 import pandas as pd
 
 from tlworkbench import cli, plots
@@ -72,3 +73,41 @@ def test_results_markdown_quotes_each_conclusion(tmp_path):
     assert table[0].startswith("| notebook | status | wall time (quick profile)")
     assert table[2] == "| 00_a | ok | 98 s | Accuracy reached 81.0% on 1,000 images. |"
     assert table[3] == "| 01_b | failed | 3 s | PapermillExecutionError: x |"
+
+
+def test_tlw_notebooks_copies_the_numbered_notebooks_and_keeps_what_is_there(tmp_path, capsys):
+    from tlworkbench.cli import copy_notebooks, main, notebooks_folder
+
+    source = notebooks_folder()
+    expected = sorted(p.name for p in source.glob("[0-9][0-9]_*") if p.suffix in (".ipynb", ".py"))
+    assert main(["notebooks", str(tmp_path / "mine")]) == 0
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == expected
+    assert "00_tour.ipynb" in expected and f"copied {len(expected)} files" in capsys.readouterr().out
+    (tmp_path / "mine" / "00_tour.ipynb").write_text("my edits")
+    with pytest.raises(FileExistsError, match="00_tour.ipynb.*--force"):
+        copy_notebooks(tmp_path / "mine")
+    assert (tmp_path / "mine" / "00_tour.ipynb").read_text() == "my edits"
+    copy_notebooks(tmp_path / "mine", force=True)
+    assert (tmp_path / "mine" / "00_tour.ipynb").read_text() != "my edits"
+
+
+def test_the_wheel_carries_the_notebooks_and_the_tlw_command(tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+
+    import shutil
+
+    src = tmp_path / "src"  # a copy, so that the build leaves nothing in the checkout
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, src / name)
+    for folder in ("tlworkbench", "notebooks"):
+        shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path), str(src)], check=True)
+    wheel = next(tmp_path.glob("tlworkbench-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.endswith("data/share/tlworkbench/notebooks/00_tour.ipynb") for n in names)
+    entry = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "tlw = tlworkbench.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()

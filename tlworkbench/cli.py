@@ -1,9 +1,11 @@
-"""Run the numbered notebooks headless and write one HTML report.
+"""The ``tlw`` command: run the numbered notebooks headless, open them, or copy them out.
 
-``python -m tlworkbench.cli report`` executes ``notebooks/NN_*.ipynb`` with papermill in the
+``tlw report`` (or ``python -m tlworkbench.cli report``) executes ``notebooks/NN_*.ipynb`` with papermill in the
 chosen profile, saves each executed notebook and its HTML under ``runs/``, and writes
 ``runs/report.html``: per notebook its wall time, its plots and its summary tables (the outputs
-of cells tagged ``summary``), with a link to the whole executed notebook.
+of cells tagged ``summary``), with a link to the whole executed notebook. ``tlw notebooks DIR``
+copies the notebooks into ``DIR`` (from a checkout, or from the copy an installed package keeps
+under ``<prefix>/share/tlworkbench/notebooks``), and ``tlw lab [DIR]`` opens JupyterLab there.
 """
 
 from __future__ import annotations
@@ -13,15 +15,49 @@ import base64
 import html
 import os
 import re
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["run_notebooks", "plot_kinds", "gallery", "headline", "results_markdown", "write_report", "main"]
+__all__ = ["notebooks_folder", "copy_notebooks", "run_notebooks", "plot_kinds", "gallery", "headline", "results_markdown", "write_report", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Where an installed package keeps its notebooks (pyproject.toml's data-files).
+INSTALLED = Path(sys.prefix) / "share" / "tlworkbench" / "notebooks"
+
+
+def notebooks_folder() -> Path:
+    """The folder of the numbered notebooks: a checkout's ``notebooks/``, else the installed copy.
+
+    Raises:
+        MissingAssetError: neither holds a notebook.
+    """
+    from .errors import MissingAssetError
+
+    for folder in (ROOT / "notebooks", INSTALLED):
+        if any(folder.glob("[0-9][0-9]_*.ipynb")):
+            return folder
+    raise MissingAssetError(f"No notebooks in {str(ROOT / 'notebooks')!r} or {str(INSTALLED)!r}. Install "
+                            "tlworkbench with pip (not as an egg link only), or clone the repository.")
+
+
+def copy_notebooks(dest: Path, *, force: bool = False) -> list[Path]:
+    """Copy the numbered notebooks (``.ipynb`` and their ``.py`` pairs) into ``dest``.
+
+    Raises:
+        FileExistsError: a notebook is already in ``dest`` and ``force`` is false.
+    """
+    source = notebooks_folder()
+    files = sorted(p for p in source.glob("[0-9][0-9]_*") if p.suffix in (".ipynb", ".py"))
+    dest.mkdir(parents=True, exist_ok=True)
+    clash = [p.name for p in files if (dest / p.name).exists()]
+    if clash and not force:
+        raise FileExistsError(f"{dest} already has {', '.join(clash)}; pass --force to overwrite them.")
+    return [Path(shutil.copy2(p, dest / p.name)) for p in files]
 
 
 def _notebooks(folder: Path, only: list[str] | None) -> list[Path]:
@@ -190,20 +226,37 @@ def write_report(results: pd.DataFrame, out: Path, *, profile: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``python -m tlworkbench.cli report [--profile quick] [--only 00 01]``."""
-    parser = argparse.ArgumentParser(prog="python -m tlworkbench.cli")
+    """Entry point: ``tlw report [--profile quick] [--only 00 01]``, ``tlw notebooks DIR``, ``tlw lab [DIR]``."""
+    parser = argparse.ArgumentParser(prog="tlw", description="tlworkbench's notebooks: run, copy, open.")
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("report", help="run the notebooks headless and write runs/report.html")
     rep.add_argument("--profile", default=os.environ.get("TLW_PROFILE", "quick"), choices=["quick", "full"])
     rep.add_argument("--only", nargs="*", help="notebook number prefixes, e.g. 00 01")
-    rep.add_argument("--notebooks", type=Path, default=ROOT / "notebooks")
-    rep.add_argument("--out", type=Path, default=ROOT / "runs")
+    rep.add_argument("--notebooks", type=Path, default=None, help="default: the checkout's or the installed ones")
+    rep.add_argument("--out", type=Path, default=None, help="default: runs/ of the checkout, else ./runs")
+    cp = sub.add_parser("notebooks", help="copy the numbered notebooks into a folder")
+    cp.add_argument("dest", type=Path)
+    cp.add_argument("--force", action="store_true", help="overwrite notebooks already there")
+    lab = sub.add_parser("lab", help="open JupyterLab on the notebooks (or on DIR)")
+    lab.add_argument("dest", type=Path, nargs="?", default=None)
     args = parser.parse_args(argv)
+    if args.command == "notebooks":
+        copied = copy_notebooks(args.dest, force=args.force)
+        print(f"copied {len(copied)} files into {args.dest}")
+        return 0
+    if args.command == "lab":
+        if shutil.which("jupyter") is None and not (Path(sys.executable).parent / "jupyter").exists():
+            print("JupyterLab is not installed here: pip install 'tlworkbench[notebooks]'", file=sys.stderr)
+            return 1
+        folder = args.dest or notebooks_folder()
+        return subprocess.call([sys.executable, "-m", "jupyter", "lab", str(folder)])
     os.environ["TLW_PROFILE"] = args.profile
-    results = run_notebooks(args.notebooks, args.out, profile=args.profile, only=args.only)
-    results.to_csv(args.out / "results.csv", index=False)
-    (args.out / "results.md").write_text(results_markdown(results, args.out, profile=args.profile), encoding="utf-8")
-    report = write_report(results, args.out, profile=args.profile)
+    folder = args.notebooks or notebooks_folder()
+    out = args.out or (ROOT / "runs" if folder == ROOT / "notebooks" else Path.cwd() / "runs")
+    results = run_notebooks(folder, out, profile=args.profile, only=args.only)
+    results.to_csv(out / "results.csv", index=False)
+    (out / "results.md").write_text(results_markdown(results, out, profile=args.profile), encoding="utf-8")
+    report = write_report(results, out, profile=args.profile)
     print(results.to_string(index=False))
     print(f"\nreport: {report}")
     return 0 if (results["status"] == "ok").all() else 1
