@@ -111,3 +111,17 @@ def test_the_wheel_carries_the_notebooks_and_the_tlw_command(tmp_path):
     assert any(n.endswith("data/share/tlworkbench/notebooks/00_tour.ipynb") for n in names)
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "tlw = tlworkbench.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
+
+
+def test_run_notebooks_executes_in_the_profile_over_local_sockets(tmp_path, capfd):
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_code_cell("profile = 'full'", metadata={"tags": ["parameters"]}),
+                  nbformat.v4.new_code_cell("print(profile)")]
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (tmp_path / "books").mkdir()
+    nbformat.write(book, tmp_path / "books" / "00_tiny.ipynb")
+    results = cli.run_notebooks(tmp_path / "books", tmp_path / "out", profile="quick")
+    assert results["status"].tolist() == ["ok"]
+    executed = nbformat.read(tmp_path / "out" / "00_tiny.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"] == "quick\n"
+    assert "without encryption" not in capfd.readouterr().err

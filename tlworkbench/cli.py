@@ -71,7 +71,12 @@ def run_notebooks(folder: Path, out: Path, *, profile: str = "quick", only: list
                   kernel: str = "python3") -> pd.DataFrame:
     """Execute each notebook with papermill into ``out``; return notebook, status, seconds, error."""
     import papermill as pm
+    from traitlets.config import Config
 
+    # kernels talk over local sockets where there are some (no plain-text TCP, and no warning about it)
+    config = Config()
+    if os.name == "posix":
+        config.KernelManager.transport = "ipc"
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for nb in _notebooks(folder, only):
@@ -81,7 +86,7 @@ def run_notebooks(folder: Path, out: Path, *, profile: str = "quick", only: list
         print(f"running {nb.name} ({profile} profile) ...", flush=True)
         try:
             pm.execute_notebook(str(nb), str(target), parameters={"profile": profile}, kernel_name=kernel,
-                                cwd=str(folder), progress_bar=False)
+                                cwd=str(folder), progress_bar=False, config=config)
         except Exception as err:  # papermill raises its own types; the report shows the failure
             status, error = "failed", f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
         seconds = time.perf_counter() - start
