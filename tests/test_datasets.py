@@ -365,11 +365,36 @@ def test_truncated_idx_file_is_a_corrupt_file_error(tmp_path, monkeypatch, fresh
         D.read_idx(tmp_path / "absent")
     # through the Fashion-MNIST loader, with the fix in the message
     folder = tmp_path / "fashion"
+    write_idx(folder / "train-images-idx3-ubyte.gz", images)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", np.arange(10) % 10)
     write_idx(folder / "t10k-images-idx3-ubyte.gz", images, truncate=500)
     write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.arange(10) % 10)
     monkeypatch.setattr(offline, "FASHION_DIR", folder)
     with pytest.raises(CorruptFileError, match="apt-get install --reinstall dataset-fashion-mnist"):
         D.load_dataset("fashion_mnist", split="test")
+
+
+def test_without_root_the_debian_only_sets_are_read_from_the_data_folder(tmp_path, monkeypatch, fresh_cache):
+    monkeypatch.setenv("TLW_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(offline, "FASHION_DIR", tmp_path / "nowhere")
+    monkeypatch.setattr(offline, "OPENCV_DIGITS", tmp_path / "nowhere" / "digits.png")
+    with pytest.raises(MissingAssetError, match="without root, copy those four files into .*fashion_mnist"):
+        D.load_dataset("fashion_mnist", split="test")
+    with pytest.raises(MissingAssetError, match="without root, copy digits.png .*opencv_digits"):
+        D.load_dataset("opencv_digits", split="test")
+    images = np.random.default_rng(0).integers(0, 256, (20, 28, 28), dtype=np.uint8)
+    # torchvision's download folder is one of the places looked in
+    raw = tmp_path / "data" / "torchvision" / "FashionMNIST" / "raw"
+    for prefix in ("train", "t10k"):
+        write_idx(raw / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte.gz", np.arange(20) % 10)
+    test = D.load_dataset("fashion_mnist", split="test")
+    assert len(test) == 20 and torch.equal(test.images[:, 0], torch.from_numpy(images))
+    sheet = np.random.default_rng(1).integers(0, 256, (1000, 2000), dtype=np.uint8)
+    (tmp_path / "data" / "opencv_digits").mkdir(parents=True)
+    Image.fromarray(sheet).save(tmp_path / "data" / "opencv_digits" / "digits.png")
+    digits = D.load_dataset("opencv_digits", split="train")
+    assert digits.images.shape[1:] == (1, 20, 20) and len(digits) == 4000
 
 
 # --- torchvision's sets, from small files in their real formats --------------------------------------

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .._validate import check_int
-from ..config import Profile
+from ..config import Profile, data_home
 from ..errors import CorruptFileError, MissingAssetError
 from .containers import ImageDataset, TextDataset
 from .sampling import image_keys, split_indices
@@ -65,6 +65,27 @@ OPENCV_DIGITS = Path("/usr/share/doc/opencv-doc/examples/data/digits.png")
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
 # Debian keeps offensive collections in the same packages: only these categories are read.
 FORTUNE_CATEGORIES = ("computers", "science", "art", "food", "literature")
+
+
+FASHION_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                 "t10k-labels-idx1-ubyte.gz")
+
+
+def fashion_dirs() -> list[Path]:
+    """Where Fashion-MNIST's IDX files are looked for, in order: Debian's folder, then two
+    folders a user without root can fill: ``TLW_DATA/fashion_mnist`` and torchvision's download
+    folder ``TLW_DATA/torchvision/FashionMNIST/raw``."""
+    return [FASHION_DIR, data_home() / "fashion_mnist", data_home() / "torchvision" / "FashionMNIST" / "raw"]
+
+
+def fashion_dir() -> Path | None:
+    """The first of :func:`fashion_dirs` that holds the four IDX files, or ``None``."""
+    return next((d for d in fashion_dirs() if all((d / f).is_file() for f in FASHION_FILES)), None)
+
+
+def opencv_digits_file() -> Path | None:
+    """OpenCV's ``digits.png``: Debian's copy, else ``TLW_DATA/opencv_digits/digits.png``."""
+    return next((p for p in (OPENCV_DIGITS, data_home() / "opencv_digits" / "digits.png") if p.is_file()), None)
 
 
 def package_dir(package: str) -> Path | None:
@@ -144,12 +165,17 @@ def read_idx(path: str | os.PathLike, *, fix: str = "Delete it and reinstall or 
 
 
 def load_fashion(split: str, profile: Profile, seed: int) -> ImageDataset:
-    """Fashion-MNIST from Debian's IDX files, with its official split."""
+    """Fashion-MNIST from its IDX files (Debian's, or a folder of :func:`fashion_dirs`), with its
+    official split."""
+    folder = fashion_dir()
+    require(folder is not None, f"Fashion-MNIST (the IDX files {', '.join(FASHION_FILES)})",
+            f"sudo apt-get install dataset-fashion-mnist; or, without root, copy those four files into "
+            f"{data_home() / 'fashion_mnist'}")
+    assert folder is not None
     prefix = "train" if split == "train" else "t10k"
-    img_path, lab_path = FASHION_DIR / f"{prefix}-images-idx3-ubyte.gz", FASHION_DIR / f"{prefix}-labels-idx1-ubyte.gz"
-    require(img_path.exists() and lab_path.exists(), f"Fashion-MNIST ({img_path})",
-            "sudo apt-get install dataset-fashion-mnist")
-    fix = "Reinstall it: sudo apt-get install --reinstall dataset-fashion-mnist"
+    img_path, lab_path = folder / f"{prefix}-images-idx3-ubyte.gz", folder / f"{prefix}-labels-idx1-ubyte.gz"
+    fix = ("Reinstall it: sudo apt-get install --reinstall dataset-fashion-mnist" if folder == FASHION_DIR
+           else f"Replace the files in {folder}.")
     x, y = read_idx(img_path, fix=fix), read_idx(lab_path, fix=fix)
     if len(x) != len(y):
         raise CorruptFileError(f"{img_path} holds {len(x)} images but {lab_path} {len(y)} labels. {fix}")
@@ -178,17 +204,20 @@ def load_animal(split: str, profile: Profile, seed: int) -> ImageDataset:
 
 def load_opencv(split: str, profile: Profile, seed: int) -> ImageDataset:
     """OpenCV's ``digits.png``: 5,000 handwritten digits of 20x20, split 80/20."""
-    require(OPENCV_DIGITS.exists(), f"OpenCV's digits.png ({OPENCV_DIGITS}, data set 'opencv_digits')",
-            "sudo apt-get install opencv-doc")
+    path = opencv_digits_file()
+    require(path is not None, f"OpenCV's digits.png ({OPENCV_DIGITS}, data set 'opencv_digits')",
+            f"sudo apt-get install opencv-doc; or, without root, copy digits.png (OpenCV's samples/data) to "
+            f"{data_home() / 'opencv_digits' / 'digits.png'}")
+    assert path is not None
     from PIL import Image
 
     try:
-        with Image.open(OPENCV_DIGITS) as img:
+        with Image.open(path) as img:
             sheet = np.asarray(img.convert("L"))
         # 50 rows x 100 columns of 20x20 digits; every 5 rows hold one digit, 0 to 9.
         cells = sheet.reshape(50, 20, 100, 20).transpose(0, 2, 1, 3).reshape(-1, 20, 20)
     except (OSError, ValueError) as err:
-        raise CorruptFileError(f"{OPENCV_DIGITS} cannot be read as the 1000x2000 digit sheet ({err}). "
+        raise CorruptFileError(f"{path} cannot be read as the 1000x2000 digit sheet ({err}). "
                                "Reinstall it: sudo apt-get install --reinstall opencv-doc") from err
     y = np.repeat(np.arange(10), 500)
     idx = split_indices(y, split, keys=image_keys(cells))
