@@ -222,3 +222,60 @@ def test_score_vs_accuracy_errors_name_the_problem():
         score_vs_accuracy([1, 2, 3], acc)
     with pytest.raises(InvalidParameterError, match="'accuracies'.*map each candidate"):
         score_vs_accuracy(_frame(), [0.5, 0.7, 0.6, 0.9])
+
+
+# ---------------------------------------------------------------- notebook 05's checks and statistics
+
+
+def test_kendall_tau_b_matches_scipy_with_ties_and_broadcasts():
+    from scipy.stats import kendalltau
+
+    from tlworkbench.experiments.model_selection import kendall_tau_b
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        x, y = rng.integers(0, 4, 7).astype(float), rng.normal(size=7)
+        assert kendall_tau_b(x, y) == pytest.approx(kendalltau(x, y).statistic)
+    xs = np.stack([np.arange(5.0), -np.arange(5.0), np.ones(5)])
+    out = kendall_tau_b(xs, np.arange(5.0))
+    assert out[0] == pytest.approx(1.0) and out[1] == pytest.approx(-1.0) and np.isnan(out[2])
+
+
+def test_ranking_table_compares_each_score_with_the_heuristic_on_the_same_resamples():
+    from tlworkbench.experiments.model_selection import ranking_table
+
+    n = 12
+    acc = np.linspace(0.5, 0.95, n)
+    table = pd.DataFrame({"label": [f"m{i}" for i in range(n)], "accuracy": acc,
+                          "good": acc + 0.01 * np.sin(np.arange(n)),  # orders nearly every pair right
+                          "params": np.tile([1.0, 2.0], n // 2)})     # knows nothing of the target
+    out = ranking_table(table, ["good"], "params", n_resamples=2000).set_index("score")
+    good, heur = out.loc["good"], out.loc["params"]
+    assert good["tau_low"] <= good["kendall_tau"] <= good["tau_high"]
+    assert good["kendall_tau"] > 0.9 and abs(heur["kendall_tau"]) < 0.3
+    assert good["verdict"] == "beats the heuristic" and good["diff_low"] > 0
+    assert good["picked"] == "m11" and good["regret"] == pytest.approx(0.0)
+    # a score no better than the heuristic is not called better
+    table["noise"] = np.random.default_rng(1).permutation(acc)
+    out = ranking_table(table, ["noise"], "params", n_resamples=2000).set_index("score")
+    assert out.loc["noise", "verdict"] in ("inconclusive", "worse than the heuristic")
+    assert out.loc["noise", "n"] == n
+
+
+def test_shared_images_finds_exact_and_resized_copies_and_nothing_else():
+    from PIL import Image, ImageFilter
+
+    from tlworkbench.experiments.model_selection import shared_images
+
+    rng = np.random.default_rng(0)
+    target = rng.integers(0, 256, size=(50, 28, 28)).astype(np.uint8)
+    target = np.stack([np.asarray(Image.fromarray(a).filter(ImageFilter.GaussianBlur(1)))
+                       for a in target])
+    exact = shared_images(target[:5], target)
+    assert (exact["exact"], exact["resized"], exact["shared"]) == (5, 0, 5)
+    # redrawn at 20 px with another filter than the one the check uses: no digest matches, the RMS does
+    small = np.stack([np.asarray(Image.fromarray(a).resize((20, 20), Image.LANCZOS)) for a in target[:7]])
+    found = shared_images(small, target)
+    assert found["size"] == 20 and found["shared"] == 7 and found["exact"] < 7
+    other = rng.integers(0, 256, size=(6, 20, 20)).astype(np.uint8)
+    assert shared_images(other, target)["shared"] == 0
