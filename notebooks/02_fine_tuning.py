@@ -17,23 +17,23 @@
 # # 02 · Fine-tuning
 #
 # **Question.** When does it pay to let the pretrained layers themselves learn, rather than only a
-# new head on frozen features, and how should they learn?
+# new head on frozen features, and does either beat a small network trained from scratch?
 #
 # Two words that are often mixed up:
 # - **transfer learning** changes the *architecture*: the source head (1,000 ImageNet classes) is
 #   replaced by a new head for the target's classes;
 # - **fine-tuning** changes the *parameters* of the pretrained layers, a little, on the target.
 #
-# The recipes below differ only in what trains and how fast: a linear probe (nothing of the
-# backbone), fine-tuning from a group up, fine-tuning everything with lower learning rates for the
-# lower groups (discriminative learning rates), gradual unfreezing, the BatchNorm policy, a
-# learning rate far too high, and a small CNN from scratch. Target: animal silhouettes, at a small
-# and a larger label budget.
+# The recipes differ in what trains: a linear probe (nothing of the backbone), fine-tuning
+# EfficientNet-Lite0 from its group `stage7` up, and a small CNN trained from scratch. The full
+# profile adds fine-tuning everything with lower learning rates for the lower groups
+# (discriminative learning rates), gradual unfreezing, the BatchNorm policy and a learning rate
+# far too high. Target: animal silhouettes, at a small and a larger label budget, over seeds.
 
 # %% tags=["parameters"]
 profile = None  # "quick" (CPU, minutes) or "full" (GPU kernel); None reads TLW_PROFILE
-per_class = [10, 50]  # label budgets: labelled examples per class
-seed = 0
+per_class = (10, 50)  # label budgets: labelled examples per class
+seed = 0  # the seed of the FreezePanel's model and the learning-rate range test
 
 # %%
 import matplotlib.pyplot as plt
@@ -52,7 +52,7 @@ prof
 # The panel is a live view of the model's `requires_grad` flags: tick a group to let it train,
 # slide "freeze up to" to freeze the lower groups, set a learning-rate multiplier per group.
 # Everything it does is also a method, so the choices can be written down in code, as here: the
-# recipe "fine-tune from stage7" with lower rates for the groups just below the top.
+# groups from `stage7` up train, with a lower rate for `stage7`.
 
 # %%
 model = tlw.load_model("efficientnet_lite0", num_classes=10, image_size=prof.image_size, seed=seed)
@@ -68,79 +68,123 @@ plots.plot_frozen_fraction(panel.table(), ax=axes[1])
 panel.table()
 
 # %% [markdown]
+# ## The protocol: every recipe gets the same care
+#
+# For each seed, a label budget is drawn and split into a training part and a validation part (a
+# fifth of each class, `tlw.validation_split`). Every recipe trains on the training part only;
+# every choice is made on the validation part:
+#
+# - the **linear probe** trains to convergence (L-BFGS, `fit`'s defaults); its penalty comes from
+#   `WEIGHT_DECAY_GRID`;
+# - every other recipe takes its **learning rate** from one grid, the same for all of them, and
+#   keeps the weights of its **best validation epoch**;
+# - fine-tuning starts from the linear probe of the same seed and budget (LP-FT), so a random
+#   head never sends large gradients into the pretrained layers;
+# - the **small CNN from scratch** trains for as many steps as its validation accuracy needs to
+#   level off (checked in the conclusion).
+#
+# Hyper-parameters are chosen on the first seed's split at each budget and reused for the other
+# seeds. The chosen run (trained on the training part, not refitted on training + validation)
+# is evaluated once on the test images. Comparisons are paired on the seed (the same labelled
+# images for every recipe), with a t-interval over the seeds; a difference whose interval covers
+# 0 is inconclusive.
+
+# %%
+recipes = ftx.recipes_for(prof)
+[(r.name, r.strategy, ftx.grid_for(r, prof), dict(r.fit_kwargs), r.bn_policy) for r in recipes]
+
+# %%
+result = ftx.run_fine_tuning(profile=prof.name, per_class=per_class)
+
+# %% [markdown]
+# ## Test accuracy of every recipe
+#
+# Bars: the mean over seeds; dots: each seed; dashed: the linear probe's mean.
+
+# %%
+table = result.table
+budgets = sorted(table["per_class"].unique())
+fig, axes = plt.subplots(1, len(budgets), figsize=(6 * len(budgets), 3.8), sharex=True, squeeze=False)
+for ax, b in zip(axes[0], budgets):
+    sub = table[table["per_class"] == b]
+    means = sub.groupby("recipe")["accuracy"].mean().sort_values()
+    ax.barh(means.index, means.values, color="tab:blue", alpha=0.6)
+    ax.scatter(sub["accuracy"], sub["recipe"], color="k", s=12, zorder=3)
+    ax.axvline(means[ftx.PROBE], color="k", ls="--", lw=1)
+    ax.set_title(f"{b} labels per class ({sub['seed'].nunique()} seeds)")
+    ax.set_xlabel("test accuracy")
+fig.tight_layout()
+
+# %% [markdown]
+# ## What validation chose
+#
+# Every value tried on the first seed's validation split, and the one kept (`chosen`).
+
+# %%
+result.choices.pivot_table(index=["recipe", "knob", "value"], columns="per_class", values="val_score")
+
+# %% [markdown]
+# ## The comparisons, paired on the seed
+#
+# `gain` is the mean over seeds of the arm's test accuracy minus the baseline's, in points;
+# `low` and `high` bound its 95% t-interval; `wins` counts the seeds on which the arm did better.
+
+# %%
+result.gains.round(2)
+
+# %% [markdown]
+# ## Learning curves
+#
+# Validation accuracy per epoch of the first seed's chosen runs at the larger budget (the probe
+# trains on its own and is scored once). The small CNN's curve shows whether it had levelled off.
+
+# %%
+big = max(budgets)
+plots.plot_history({k.split(" @ ")[0]: h for k, h in result.histories.items()
+                    if k.endswith(f"@ {big}") and not k.startswith(ftx.PROBE)}, metric="accuracy");
+
+# %% [markdown]
 # ## How fast: the learning-rate range test
 #
 # `tlw.lr_find` (Smith 2017) trains the groups chosen above for a few dozen steps while the
 # learning rate grows exponentially, then puts the model back as it was. The loss falls fastest
 # near a good rate and explodes past the largest one that still trains; the dot marks the
-# steepest descent. The recipes below keep their fixed rates, so that this suggestion can be
-# read against the rate of "fine-tune from stage7".
+# steepest descent. It runs on the training part of the first seed's larger budget; below, its
+# suggestion is printed beside the rate that validation chose for "fine-tune from stage7".
 
 # %%
-lr_train = tlw.subsample(tlw.load_dataset("animal_mnist", transform=model, profile=prof),
-                         per_class=max(per_class), seed=seed)
-finder = tlw.lr_find(model, lr_train, num_steps=60, batch_size=32, seed=seed)
+lr_train, _ = tlw.validation_split(
+    tlw.subsample(tlw.load_dataset("animal_mnist", transform=model, profile=prof), per_class=big, seed=seed),
+    fraction=ftx.VAL_FRACTION, seed=seed)
+finder = tlw.lr_find(model, lr_train, num_steps=60, batch_size=ftx.BATCH, seed=seed)
 plots.plot_lr_find(finder.lrs, finder.losses, suggestion=finder.suggestion)
-stage7 = next(r for r in ftx.recipes_for(prof) if r.name == "fine-tune from stage7")
-print(f"suggested rate {finder.suggestion:.1e} (a tenth of the minimum's: {finder.lr_min:.1e}); "
-      f"the recipe uses {stage7.lr:.0e}")
-
-# %% [markdown]
-# ## The recipes
-#
-# Every recipe but the probe and gradual unfreezing first trains the new head alone on cached
-# features, then fine-tunes (LP-FT): a random head would otherwise send large, meaningless
-# gradients into the pretrained layers in the first steps.
-#
-# In the full profile the torchvision ImageNet backbones whose weights are in the torch hub cache
-# join with a linear probe and a full fine-tune each.
-
-# %%
-[(r.name, r.strategy, r.lr, dict(r.fit_kwargs), r.bn_policy) for r in ftx.recipes_for(prof)]
-
-# %%
-table, histories, models = ftx.run_recipes(per_class=per_class, seed=seed, profile=prof)
-
-# %%
-fig, axes = plt.subplots(1, len(per_class), figsize=(6 * len(per_class), 3.8), sharex=True)
-for ax, b in zip(axes, per_class):
-    sub = table[table["per_class"] == b].sort_values("accuracy")
-    ax.barh(sub["recipe"], sub["accuracy"], color="tab:blue")
-    ax.axvline(sub.loc[sub["recipe"] == "linear probe", "accuracy"].iloc[0], color="k", ls="--", lw=1)
-    ax.set_title(f"{b} labels per class (dashed: linear probe)")
-    ax.set_xlabel("test accuracy")
-fig.tight_layout()
-
-# %% [markdown]
-# ## Learning curves
-#
-# Training loss per epoch of the main phase of each recipe at the larger budget.
-
-# %%
-big = max(per_class)
-plots.plot_history({k.split(" @ ")[0]: h for k, h in histories.items() if k.endswith(f"@ {big}")},
-                   metric="loss");
+chosen = result.choices.query("chosen and recipe == 'fine-tune from stage7' and per_class == @big")["value"].item()
+print(f"range test: suggested rate {finder.suggestion:.1e} (a tenth of the minimum's: {finder.lr_min:.1e}); "
+      f"chosen on validation for fine-tune from stage7 at {big} labels per class: {chosen:g}")
 
 # %% [markdown]
 # ## What fine-tuning changed
 #
 # The relative distance of each group's weights from the ImageNet weights after fine-tuning
-# everything: the lower groups (learning-rate multiplier 0.1) moved least. The head has no
-# ImageNet counterpart: transfer learning replaced it.
+# (first seed, larger budget). Groups that did not train stay at 0; the head has no ImageNet
+# counterpart: transfer learning replaced it.
 
 # %%
-change = ftx.weight_change(models[f"fine-tune all, discriminative lr @ {big}"])
+name, change = next(iter(result.weight_changes.items()))
 ax = plt.figure(figsize=(7, 3)).gca()
 ax.bar(change["group"][:-1], change["relative change"][:-1])
+ax.set_title(name)
 ax.set_ylabel("||w - w0|| / ||w0||")
 ax.tick_params(axis="x", rotation=45)
 change
 
 # %% tags=["summary"]
-summary = table.pivot(index="recipe", columns="per_class", values="accuracy")
-summary.columns = [f"accuracy @ {b}/class" for b in summary.columns]
-summary["seconds (all budgets)"] = table.groupby("recipe")["seconds"].sum()
-summary.sort_values(summary.columns[-2], ascending=False)
+result.summary()
+
+# %% [markdown]
+# ## Conclusion
+#
+# Computed from the tables above: each comparison with its interval and number of seeds.
 
 # %%
-print(ftx.conclude(table))
+print(result.conclusion)
