@@ -27,6 +27,7 @@ FLOORS = {
     "diagnostics": 6,
     "widgets": 6,
     "adaptation": 7,
+    "unsupervised": 7,
     "sources": 7,
     "selection": 8,
     "comparison": 8,

@@ -6,7 +6,7 @@ Example:
     >>> model = tlw.load_model("efficientnet_lite0", num_classes=10)   # doctest: +SKIP
 """
 
-from . import adaptation, data, diagnostics, plots, training, widgets, zoo
+from . import adaptation, data, diagnostics, plots, training, unsupervised, widgets, zoo
 from .config import Profile, data_home, get_device, get_profile, seed_everything, use_amp
 from .data import (
     ImageDataset,
@@ -65,7 +65,7 @@ __all__ = [
     "InvalidParameterError", "UnknownNameError",
     "count_parameters", "freeze", "freeze_to", "set_bn_policy", "set_lr_mult", "trainable_table", "unfreeze",
     "ImageTransform", "TextTransform", "ModelSpec", "TransferModel", "list_models", "load_model",
-    "FreezePanel", "adaptation", "diagnostics", "plots", "training", "widgets", "zoo",
+    "FreezePanel", "adaptation", "diagnostics", "plots", "training", "unsupervised", "widgets", "zoo",
     "compare", "Evaluation", "evaluate", "FeatureCache", "extract_features", "pretrain_source", "History", "fit",
     "Candidate", "rank_models", "score_vs_accuracy",
     "lr_find",

@@ -28,6 +28,7 @@ from .images import SampleGridDisplay, plot_domain_pairs, plot_samples, plot_wor
 from .layers import plot_frozen_fraction, plot_layer_transfer, plot_trainable
 from .lr_find import plot_lr_find
 from .shift import plot_shift
+from .unsupervised import plot_anomaly_scores, plot_cluster_scores, plot_ranked_images
 
 __all__ = [
     "plot_history",
@@ -46,4 +47,7 @@ __all__ = [
     "plot_trainable",
     "plot_frozen_fraction",
     "plot_shift",
+    "plot_cluster_scores",
+    "plot_anomaly_scores",
+    "plot_ranked_images",
 ]
