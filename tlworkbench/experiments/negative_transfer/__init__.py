@@ -1,42 +1,53 @@
-"""Notebook 04, negative transfer: when a pretrained source makes the target worse.
+"""Notebook 04, negative transfer: when a pretrained source makes the target worse, and than what.
 
 Small CNNs pretrained by the workbench on sources of different relatedness to one target (digits
-rendered from fonts, Fashion-MNIST clothes, and the target's own images with shuffled labels) are
-transferred at several label budgets and freezing depths, against the same network trained from
-scratch on the same examples. The negative-transfer gap
-``NTG = error(transfer) - error(scratch)`` (Wang et al., 2019) is estimated per source, budget and
-depth with a paired bootstrap interval over seeds. LEEP, LogME, H-score and a pixel-level domain
-distance, measured before any training on the target, are set against the harm each source did.
+rendered from fonts, Fashion-MNIST clothes; the full profile adds more) are transferred at several
+label budgets and freezing depths. Every arm, with a source or without one, chooses its learning
+rate (or a probe its penalty) from the same grid on a validation split carved from its label
+budget. The negative-transfer gap ``NTG = error(with the source) - error(baseline)`` is measured
+against two baselines, with paired t-intervals over seeds: the same arm without the source (the
+same layers frozen on random weights; Wang et al., 2019) and the tuned scratch network. LEEP,
+LogME, H-score and a pixel-level domain distance, measured before any training on the target,
+are set against the harm each source did.
 
-* :mod:`.grid`: the settings, the grid of runs and the gaps (:func:`transfer_grid`,
-  :func:`gaps`, :func:`gap_table`);
-* :mod:`.scores`: what is measured before training, and the sources ranked by harm
-  (:func:`pre_training_scores`, :func:`source_ranking`);
+* :mod:`.grid`: the settings and the grid of runs (:func:`transfer_grid`);
+* :mod:`.gaps`: the two comparisons (:func:`gaps`, :func:`gap_table`);
+* :mod:`.scores`: what is measured before training, the check that no source saw the target's
+  images, and the sources ranked by harm (:func:`pre_training_scores`, :func:`source_overlap`,
+  :func:`source_ranking`);
 * :mod:`.result`: :class:`NegativeTransferResult`, :func:`conclude` and
   :func:`run_negative_transfer`.
-
-The plot of the gaps is :func:`tlworkbench.plots.plot_gap_panels` over the grid.
 """
 
-from .grid import ARCH, BUDGETS, DEPTHS, SOURCES, TARGET, depth_label, gap_table, gaps, grid_settings, transfer_grid
-from .result import NegativeTransferResult, conclude, run_negative_transfer
-from .scores import RELATEDNESS, pre_training_scores, source_ranking
+from .gaps import COMPARISONS, gap_table, gaps
+from .grid import (ARCH, BATCH_SIZE, BUDGETS, DEPTHS, LR_GRIDS, MIN_EPOCHS, NO_SOURCE, SOURCES, STEPS, TARGET,
+                   depth_label, grid_settings, transfer_grid)
+from .result import NegativeTransferResult, conclude, headline, run_negative_transfer
+from .scores import RELATEDNESS, pre_training_scores, source_overlap, source_ranking
 
 __all__ = [
     "ARCH",
     "TARGET",
+    "NO_SOURCE",
     "SOURCES",
     "RELATEDNESS",
     "BUDGETS",
     "DEPTHS",
+    "LR_GRIDS",
+    "STEPS",
+    "BATCH_SIZE",
+    "MIN_EPOCHS",
+    "COMPARISONS",
     "grid_settings",
     "depth_label",
     "transfer_grid",
     "gaps",
     "gap_table",
     "pre_training_scores",
+    "source_overlap",
     "source_ranking",
     "NegativeTransferResult",
     "conclude",
+    "headline",
     "run_negative_transfer",
 ]

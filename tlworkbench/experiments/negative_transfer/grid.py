@@ -1,11 +1,26 @@
-"""Notebook 04's grid: every source at every label budget and freezing depth, against scratch.
+"""Notebook 04's grid: every source at every label budget and freezing depth, each arm tuned alike.
 
-Every arm that trains convolutions follows one recipe: AdamW at ``lr=1e-2`` with a one-cycle
-schedule, batches of 32 and :data:`STEPS` optimiser steps, at least 12 epochs
-(:func:`~tlworkbench.training.epochs_for_steps`), which is where training from scratch
-stops improving. A frozen backbone leaves a convex problem, so the head-only arm fits its linear
-head to convergence with L-BFGS on cached features, with a small L2 penalty (weight decay 1e-3;
-without it, heads fitted on 10 examples per class lost 6 to 8 points of accuracy in a trial run).
+An arm is a source (or :data:`NO_SOURCE`, randomly initialised layers) and a ``freeze_to``
+depth. The first ``depth`` groups keep their weights frozen and the rest, with a fresh head, are
+trained. The arm ``(NO_SOURCE, 0)`` is the network trained from scratch; ``(NO_SOURCE, d)`` is
+"the same algorithm without the source" for every source at depth ``d`` (Wang et al., 2019):
+the same layers frozen, on random weights instead of the source's.
+
+Every arm follows one protocol. The labelled budget of a seed is split into ``train`` and ``val``
+(:func:`~tlworkbench.data.validation_split`, a fifth for validation); an arm that trains
+convolutions runs AdamW with a one-cycle schedule for :data:`STEPS` steps of :data:`BATCH_SIZE`
+(at least :data:`MIN_EPOCHS` epochs), keeps its best-validation epoch, and takes its learning
+rate from the same grid (:data:`~tlworkbench.training.LR_GRID`, or the profile's sub-grid
+:data:`LR_GRIDS`, the same for every arm); an arm that trains only the head fits a converged
+L-BFGS probe whose penalty comes from :data:`~tlworkbench.training.WEIGHT_DECAY_GRID`. Each value
+is chosen on the first seed's validation split (:func:`~tlworkbench.training.choose_on_validation`)
+and reused for the other seeds; the chosen run, trained on ``train`` only, is the one tested.
+
+The training length was checked on the scratch network at its chosen ``lr=1e-2`` over the five
+quick seeds: at 10 labels per class, 80 epochs reached .730 against .764 for the 40 used here; at
+30 per class, 40 epochs reached .908 against .902 for the 20 used here. (At 50 per class, 125
+steps left scratch 1.9 points short of 240 steps, .912 against .931, so the quick profile's
+larger budget is 30.)
 """
 
 from __future__ import annotations
@@ -15,45 +30,50 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
+import torch
 
-from ..._validate import check_float, check_int, check_sequence, check_type
+from ..._validate import check_int, check_sequence, check_type
 from ...config import Profile, get_profile, limit_threads, resolve_progress
-from ...data import ImageDataset, load_dataset, subsample
-from ...diagnostics import gain_table
+from ...data import ImageDataset, load_dataset, subsample, validation_split
 from ...evaluation import evaluate
+from ...features import extract_features
 from ...freezing import freeze_to, group_names
 from ...sources import pretrain_source
-from ...training import epochs_for_steps, fit
+from ...training import LR_GRID, WEIGHT_DECAY_GRID, choose_on_validation, epochs_for_steps, fit
+from ...training.probe import fit_probe, probe_accuracy
 from ...zoo import TransferModel, load_model
 
-__all__ = ["ARCH", "TARGET", "SOURCES", "BUDGETS", "DEPTHS", "STEPS", "grid_settings", "depth_label",
-           "transfer_grid", "gaps", "gap_table"]
+__all__ = ["ARCH", "TARGET", "NO_SOURCE", "SOURCES", "BUDGETS", "DEPTHS", "LR_GRIDS", "STEPS", "BATCH_SIZE",
+           "MIN_EPOCHS", "grid_settings", "depth_label", "transfer_grid"]
 
 ARCH = "small_cnn"
 TARGET = "mnist"
-#: Sources per profile: related, unrelated, and meaningless labels on the target's own images.
+#: The "source" of the arms whose layers start from a random initialisation.
+NO_SOURCE = "none"
+#: Sources per profile: a related one and an unrelated one; the full profile adds other handwriting,
+#: animal silhouettes, and printed digits with shuffled labels.
 SOURCES = {
-    "quick": ("font_digits", "fashion_mnist", "mnist:random"),
-    "full": ("font_digits", "fashion_mnist", "animal_mnist", "mnist:random", "font_digits:random"),
+    "quick": ("font_digits", "fashion_mnist"),
+    "full": ("font_digits", "opencv_digits", "fashion_mnist", "animal_mnist", "font_digits:random"),
 }
-BUDGETS = {"quick": (10, 50), "full": (5, 10, 50, 200)}
+BUDGETS = {"quick": (10, 30), "full": (5, 10, 30, 100)}
 #: ``freeze_to`` depths: 0 fine-tunes everything, the number of backbone groups trains the head only.
-DEPTHS = {"quick": (0, 2, 3), "full": (0, 1, 2, 3)}
-#: Optimiser steps of the arms that train convolutions. On MNIST, training from scratch at
-#: ``lr=1e-2`` gained nothing from 120 epochs over 60 at 10 labels per class (100 images), and
-#: half a point from 26 over 13 at 50 per class.
-STEPS = 240
-_MIN_EPOCHS = 12
-_PROBE = {"optimizer": "lbfgs", "lr": 1.0, "epochs": 10, "weight_decay": 1e-3}
-_VERDICTS = {"baseline better": "negative transfer", "arm better": "positive transfer",
-             "inconclusive": "not significant"}
+DEPTHS = {"quick": (0, 3), "full": (0, 1, 2, 3)}
+SEEDS = {"quick": (0, 1, 2, 3, 4), "full": (0, 1, 2, 3, 4)}
+#: Learning rates every arm that trains convolutions chooses from (one grid for all of them). The
+#: quick profile leaves out 3e-4, which no arm chose on a trial run of the whole grid (16 choices).
+LR_GRIDS = {"quick": LR_GRID[1:], "full": LR_GRID}
+#: Optimiser steps of the arms that train convolutions, in batches of :data:`BATCH_SIZE`.
+STEPS = 120
+BATCH_SIZE = 32
+MIN_EPOCHS = 20
 
 
 def grid_settings(profile: str | Profile | None = None) -> dict[str, Any]:
-    """The sources, budgets, depths and seeds the notebook uses in a profile."""
-    prof = get_profile(profile)
-    return {"target": TARGET, "sources": SOURCES[prof.name], "budgets": BUDGETS[prof.name],
-            "depths": DEPTHS[prof.name], "seeds": tuple(prof.seeds)}
+    """The sources, budgets, depths, seeds and learning rates the notebook uses in a profile."""
+    name = get_profile(profile).name
+    return {"target": TARGET, "sources": SOURCES[name], "budgets": BUDGETS[name], "depths": DEPTHS[name],
+            "seeds": SEEDS[name], "lr_grid": LR_GRIDS[name], "weight_decay_grid": WEIGHT_DECAY_GRID}
 
 
 def depth_label(model_or_groups: TransferModel | Sequence[str], depth: int) -> str:
@@ -67,61 +87,108 @@ def depth_label(model_or_groups: TransferModel | Sequence[str], depth: int) -> s
     return f"{backbone[0]}-{backbone[depth - 1]} frozen" if depth > 1 else f"{backbone[0]} frozen"
 
 
-def _train_and_score(model: TransferModel, part: ImageDataset, test: ImageDataset, *, strategy: str, depth: int,
-                     lr: float, batch_size: int, seed: int, prof: Profile) -> dict[str, Any]:
-    freeze_to(model, depth)
-    start = time.perf_counter()
-    if depth >= len(model.groups) - 1:
-        epochs = _PROBE["epochs"]
-        fit(model, part, strategy="linear_probe", seed=seed, progress=False, profile=prof, **_PROBE)
-    else:
-        epochs = epochs_for_steps(len(part), steps=STEPS, batch_size=batch_size, min_epochs=_MIN_EPOCHS)
-        fit(model, part, strategy=strategy, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, progress=False,
-            profile=prof)
-    seconds = time.perf_counter() - start
-    accuracy = evaluate(model, test).accuracy
-    return {"epochs": epochs, "accuracy": accuracy, "error": 1.0 - accuracy, "seconds": seconds}
+class _Target:
+    """The target's splits, read once and shared by every arm (one resized copy of the pixels)."""
+
+    def __init__(self, target: str, prof: Profile) -> None:
+        base = load_model(ARCH, num_classes=2, weights=None)
+        self.train = load_dataset(target, split="train", transform=base, profile=prof)
+        self.test = load_dataset(target, split="test", transform=base, profile=prof)
+        self.num_classes = len(self.train.classes)
+        self._parts: dict[tuple[int, int], tuple[ImageDataset, ImageDataset]] = {}
+
+    def split(self, seed: int, budget: int) -> tuple[ImageDataset, ImageDataset]:
+        if (seed, budget) not in self._parts:
+            part = subsample(self.train, per_class=budget, seed=seed)
+            self._parts[(seed, budget)] = validation_split(part, fraction=0.2, seed=seed)
+        return self._parts[(seed, budget)]
+
+
+class _Arms:
+    """Training and scoring of one arm on one seed's split, for one value of its grid."""
+
+    def __init__(self, data: _Target, prof: Profile) -> None:
+        self.data, self.prof = data, prof
+        self.head_only = len(group_names(load_model(ARCH, num_classes=2, weights=None))) - 1
+        self._features: dict[tuple[Any, ...], tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def model(self, source: str, depth: int, seed: int) -> TransferModel:
+        weights = None if source == NO_SOURCE else f"tlw:{source}"
+        model = load_model(ARCH, num_classes=self.data.num_classes, weights=weights, seed=seed, profile=self.prof)
+        return freeze_to(model, depth)
+
+    def train(self, source: str, depth: int, seed: int, budget: int, lr: float) -> tuple[float, Any]:
+        """Fine-tune the groups above ``depth``; the validation accuracy and the trained model."""
+        train, val = self.data.split(seed, budget)
+        model = self.model(source, depth, seed)
+        epochs = epochs_for_steps(len(train), steps=STEPS, batch_size=BATCH_SIZE, min_epochs=MIN_EPOCHS)
+        fit(model, train, val, strategy="fine_tune", epochs=epochs, lr=lr, batch_size=BATCH_SIZE, seed=seed,
+            progress=False, profile=self.prof)
+        return evaluate(model, val).accuracy, {"model": model, "epochs": epochs}
+
+    def probe(self, source: str, seed: int, budget: int, weight_decay: float) -> tuple[float, Any]:
+        """A linear probe on the frozen backbone's features; the validation accuracy and the probe."""
+        train, val = self.data.split(seed, budget)
+        (f_train, y_train), (f_val, y_val) = (self.features(source, seed, split, budget) for split in ("train", "val"))
+        probe = fit_probe(f_train, y_train, num_classes=self.data.num_classes, weight_decay=weight_decay, seed=seed)
+        return probe_accuracy(probe, f_val, y_val), {"probe": probe, "epochs": 1}
+
+    def features(self, source: str, seed: int, split: str, budget: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frozen backbone features of a split, computed once per backbone (a source's is the same
+        for every seed; random layers differ by seed) and shared by every penalty of the grid."""
+        key = (source, seed, split, budget)
+        if key not in self._features:
+            model = self.model(source, self.head_only, seed)
+            data = self.data.test if split == "test" else self.data.split(seed, budget)[split == "val"]
+            self._features[key] = extract_features(model, data, cache=False, progress=False)
+        return self._features[key]
+
+    def test_accuracy(self, source: str, depth: int, seed: int, out: dict[str, Any]) -> float:
+        if depth < self.head_only:
+            return evaluate(out["model"], self.data.test).accuracy
+        # a source's backbone is the same for every seed: its test features are computed once
+        return probe_accuracy(out["probe"], *self.features(source, seed if source == NO_SOURCE else 0, "test"))
 
 
 def transfer_grid(target: str = TARGET, *, sources: Sequence[str] | None = None,
                   budgets: Sequence[int] | None = None, depths: Sequence[int] | None = None,
-                  seeds: Sequence[int] | None = None, lr: float = 1e-2, batch_size: int = 32,
-                  threads: int | None = 1, profile: str | Profile | None = None,
-                  progress: bool | None = None) -> pd.DataFrame:
-    """Transfer every source at every budget and freezing depth, and train from scratch, per seed.
+                  seeds: Sequence[int] | None = None, threads: int | None = 1,
+                  profile: str | Profile | None = None,
+                  progress: bool | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run every arm (each source, and no source, at each depth) at every budget and seed.
 
     For each seed and budget, ``per_class=budget`` target examples are drawn
-    (:func:`~tlworkbench.data.subsample`, nested over budgets); the scratch arm and every
-    (source, depth) arm train on exactly those and are tested on the whole target test split, so
-    the arms of one seed are paired. Depth ``d`` is ``freeze_to(model, d)``: the first ``d``
-    groups keep the source's weights frozen; the rest, and a fresh head, are trained.
+    (:func:`~tlworkbench.data.subsample`, nested over budgets) and split into ``train`` and
+    ``val``; every arm of that seed trains on the same ``train``, chooses on the same ``val`` and is
+    tested on the whole target test split, so the arms of one seed are paired. The learning rate
+    (or a probe's penalty) of each arm and budget is chosen on the first seed and reused.
 
     Args:
         target: the target data set.
         sources: workbench source keys (default: the profile's, see :data:`SOURCES`).
-        budgets: labelled target examples per class (default: the profile's).
+        budgets: labelled target examples per class, validation included (default: the profile's).
         depths: ``freeze_to`` depths (default: the profile's).
-        seeds: seeds of the draw, the head's initialisation and training (default: the profile's).
-        lr: learning rate of the arms that train convolutions (scratch included).
-        batch_size: examples per step of those arms.
-        threads: torch and BLAS threads while the grid runs (:func:`~tlworkbench.config.limit_threads`;
-            ``None``: leave as set).
-        profile: run profile (default sizes, source models).
-        progress: a progress bar over the runs (and while a source model is first trained);
-            ``None``: on in Jupyter only.
+        seeds: seeds of the draw, the initialisation and training; the first chooses (default:
+            the profile's).
+        threads: torch and BLAS threads while the grid runs (``None``: leave as set).
+        profile: run profile (sizes, source models, the learning-rate grid).
+        progress: a progress bar over the arms; ``None``: on in Jupyter only.
 
     Returns:
-        One row per run: ``target``, ``source`` (``"scratch"`` for the baseline), ``depth``
-        (``-1`` for scratch), ``frozen`` (readable depth), ``per_class``, ``seed``, ``n_train``,
-        ``epochs`` (L-BFGS rounds for the head-only arm), ``accuracy``, ``error`` and ``seconds``
-        (training time).
+        ``(runs, choices)``. ``runs``: one row per run with ``target``, ``source``
+        (:data:`NO_SOURCE` for random layers), ``depth``, ``frozen`` (readable depth), ``arm``
+        (``"scratch"`` for the no-source arm at depth 0, otherwise the source), ``per_class``,
+        ``seed``, ``n_train``, ``n_val``, ``hyper`` (``"lr"`` or ``"weight_decay"``), ``value``
+        (the chosen one), ``epochs``, ``val_accuracy``, ``accuracy``, ``error`` and ``seconds``
+        (CPU seconds of training). ``choices``: one row per arm, budget and grid value with its
+        validation accuracy on the first seed and whether it was chosen.
 
     Raises:
         InvalidParameterError: an empty sequence, or a depth outside ``[0, number of backbone groups]``.
         UnknownDatasetError: an unknown target or source.
 
     Example:
-        >>> grid = transfer_grid("mnist", sources=("font_digits",), budgets=(10,), seeds=(0,))  # doctest: +SKIP
+        >>> runs, choices = transfer_grid("mnist", sources=("font_digits",), budgets=(10,))  # doctest: +SKIP
     """
     func = "transfer_grid"
     prof = get_profile(profile)
@@ -131,87 +198,43 @@ def transfer_grid(target: str = TARGET, *, sources: Sequence[str] | None = None,
     sources = check_sequence(settings["sources"] if sources is None else sources, "sources", func, check_type, str,
                              "a data set name")
     budgets = check_sequence(settings["budgets"] if budgets is None else budgets, "budgets", func, check_int,
-                             minimum=1)
+                             minimum=2)
     depths = check_sequence(settings["depths"] if depths is None else depths, "depths", func, check_int, minimum=0,
                             maximum=len(groups) - 1)
     seeds = check_sequence(settings["seeds"] if seeds is None else seeds, "seeds", func, check_int, minimum=0)
-    lr = check_float(lr, "lr", func, minimum=0.0, include_min=False)
-    batch_size = check_int(batch_size, "batch_size", func, minimum=1)
     from tqdm.auto import tqdm
 
+    rows, choices = [], []
     with limit_threads(threads):
         for source in sources:  # train missing source models first, outside the timed runs
             pretrain_source(ARCH, source, profile=prof, progress=progress)
-        base = load_model(ARCH, num_classes=2, weights=None)
-        train = load_dataset(target, split="train", transform=base, profile=prof)
-        test = load_dataset(target, split="test", transform=base, profile=prof)
-        k = len(train.classes)
-        runs = [(seed, budget, source, depth) for seed in seeds for budget in budgets
-                for source in ("scratch", *sources) for depth in ((-1,) if source == "scratch" else depths)]
-        rows = []
-        parts: dict[tuple[int, int], ImageDataset] = {}
-        for seed, budget, source, depth in tqdm(runs, desc="transfer grid", disable=not progress):
-            if (seed, budget) not in parts:
-                parts[(seed, budget)] = subsample(train, per_class=budget, seed=seed)
-            part = parts[(seed, budget)]
-            if source == "scratch":
-                model = load_model(ARCH, num_classes=k, weights=None, seed=seed)
-                out = _train_and_score(model, part, test, strategy="scratch", depth=0, lr=lr,
-                                       batch_size=batch_size, seed=seed, prof=prof)
-            else:
-                model = load_model(ARCH, num_classes=k, weights=f"tlw:{source}", seed=seed, profile=prof)
-                out = _train_and_score(model, part, test, strategy="fine_tune", depth=depth, lr=lr,
-                                       batch_size=batch_size, seed=seed, prof=prof)
-            rows.append({"target": target, "source": source, "depth": depth,
-                         "frozen": "scratch" if source == "scratch" else depth_label(groups, depth),
-                         "per_class": budget, "seed": seed, "n_train": len(part), **out})
-    return pd.DataFrame(rows)
+        arms = _Arms(_Target(target, prof), prof)
+        plan = [(budget, source, depth) for budget in budgets for depth in depths
+                for source in (NO_SOURCE, *sources)]
+        for budget, source, depth in tqdm(plan, desc="arms", disable=not progress):
+            probe = depth >= arms.head_only
+            hyper, grid = ("weight_decay", WEIGHT_DECAY_GRID) if probe else ("lr", settings["lr_grid"])
 
+            def run(value: float, seed: int, source: str = source, depth: int = depth,
+                    budget: int = budget, probe: bool = probe) -> tuple[float, Any]:
+                start = time.process_time()
+                score, out = (arms.probe(source, seed, budget, value) if probe
+                              else arms.train(source, depth, seed, budget, value))
+                return score, {**out, "seconds": time.process_time() - start}
 
-def gaps(grid: pd.DataFrame, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """The negative-transfer gap of every (source, budget, depth), with a paired bootstrap interval.
-
-    Each transfer run is paired with the scratch run of its budget and seed
-    (:func:`~tlworkbench.diagnostics.gain_table` on the error, with the percentile bootstrap of
-    :func:`~tlworkbench.diagnostics.negative_transfer_gap`).
-
-    Args:
-        grid: :func:`transfer_grid`'s frame.
-        level: confidence level of the interval.
-        n_boot: bootstrap resamples.
-        seed: seed of the bootstrap.
-
-    Returns:
-        One row per (source, budget, depth): ``source``, ``per_class``, ``depth``, ``frozen``,
-        ``transfer_error``, ``scratch_error`` (means over seeds), ``ntg`` (their difference;
-        positive: transfer hurt), ``low``, ``high`` (the interval), ``verdict`` and ``seeds``.
-
-    Raises:
-        DataError: a transfer run without the scratch run of its budget and seed.
-    """
-    table = gain_table(grid, arm_column="source", baseline="scratch", by="per_class", split=("depth", "frozen"),
-                       value="error", higher_is_better=False, interval="percentile", level=level, n_boot=n_boot,
-                       seed=seed)
-    return pd.DataFrame({"source": table["source"], "per_class": table["per_class"], "depth": table["depth"],
-                         "frozen": table["frozen"], "transfer_error": table["mean"],
-                         "scratch_error": table["baseline_mean"], "ntg": table["gain"], "low": table["low"],
-                         "high": table["high"], "verdict": table["verdict"].map(_VERDICTS), "seeds": table["n"]})
-
-
-def gap_table(gap_frame: pd.DataFrame) -> pd.DataFrame:
-    """NTG with its interval as text, one row per source and depth, one column per budget.
-
-    Returns:
-        Cells like ``"+0.152 [+0.131, +0.170] *"``; ``*`` marks an interval that excludes 0.
-    """
-    def cell(row: pd.Series) -> str:
-        mark = " *" if row["verdict"] != "not significant" else ""
-        return f"{row['ntg']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}]{mark}"
-
-    frame = gap_frame.assign(cell=gap_frame.apply(cell, axis=1))
-    order = list(pd.unique(gap_frame["source"]))
-    table = frame.pivot_table(index=["source", "depth", "frozen"], columns="per_class", values="cell", aggfunc="first")
-    table.columns = [f"NTG at {b}/class" for b in table.columns]
-    table = table.reset_index()
-    table["source"] = pd.Categorical(table["source"], categories=order, ordered=True)
-    return table.sort_values(["source", "depth"]).reset_index(drop=True).astype({"source": str})
+            choice = choose_on_validation(lambda value: run(value, seeds[0]), grid, name=hyper, progress=False)
+            choices.append(choice.table.rename(columns={hyper: "value"}).assign(
+                per_class=budget, source=source, depth=depth, hyper=hyper, seed=seeds[0]))
+            for seed in seeds:
+                score, out = (choice.score, choice.output) if seed == seeds[0] else run(choice.best, seed)
+                accuracy = arms.test_accuracy(source, depth, seed, out)
+                train, val = arms.data.split(seed, budget)
+                rows.append({"target": target, "source": source, "depth": depth,
+                             "frozen": depth_label(groups, depth),
+                             "arm": "scratch" if (source, depth) == (NO_SOURCE, 0) else source,
+                             "per_class": budget, "seed": seed, "n_train": len(train), "n_val": len(val),
+                             "hyper": hyper, "value": choice.best, "epochs": out["epochs"], "val_accuracy": score,
+                             "accuracy": accuracy, "error": 1.0 - accuracy, "seconds": out["seconds"]})
+    runs = pd.DataFrame(rows).sort_values(["per_class", "seed", "depth"], kind="stable").reset_index(drop=True)
+    columns = ["per_class", "source", "depth", "hyper", "value", "val_score", "chosen", "seed"]
+    return runs, pd.concat(choices, ignore_index=True)[columns]

@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from ...config import Profile, get_profile, resolve_progress
-from .grid import TARGET, gap_table, gaps, transfer_grid
-from .scores import pre_training_scores, source_ranking
+from .._memo import memoized
+from .gaps import COMPARISONS, gap_cell, gap_table, gaps
+from .grid import NO_SOURCE, TARGET, transfer_grid
+from .scores import pre_training_scores, source_overlap, source_ranking
 
-__all__ = ["NegativeTransferResult", "conclude", "run_negative_transfer"]
-
-_CLOSE = 0.02  # mean-NTG differences below this are not told apart by three seeds
+__all__ = ["NegativeTransferResult", "conclude", "headline", "run_negative_transfer"]
 
 
 @dataclass
@@ -22,21 +21,38 @@ class NegativeTransferResult:
     """Everything notebook 04 shows.
 
     Attributes:
-        grid: every run (:func:`~.grid.transfer_grid`).
-        gaps: NTG per source, budget and depth (:func:`~.grid.gaps`).
+        runs: every run (:func:`~.grid.transfer_grid`).
+        choices: every value of every grid on the first seed's validation split.
+        gaps: NTG per comparison, source, budget and depth (:func:`~.gaps.gaps`).
         scores: pre-training measures per source (:func:`~.scores.pre_training_scores`).
         ranking: sources by harm next to those measures (:func:`~.scores.source_ranking`).
+        overlap: target images each source saw (:func:`~.scores.source_overlap`).
     """
 
-    grid: pd.DataFrame
+    runs: pd.DataFrame
+    choices: pd.DataFrame
     gaps: pd.DataFrame
     scores: pd.DataFrame
     ranking: pd.DataFrame
+    overlap: pd.DataFrame
 
     @property
     def summary(self) -> pd.DataFrame:
-        """NTG with its 95% interval per source, depth and budget (:func:`~.grid.gap_table`)."""
+        """NTG with its 95% paired t-interval and n, per source and depth (:func:`~.gaps.gap_table`)."""
         return gap_table(self.gaps)
+
+    @property
+    def accuracy(self) -> pd.DataFrame:
+        """Mean test accuracy per arm and budget, with the chosen learning rate or penalty."""
+        table = self.runs.groupby(["source", "depth", "frozen", "per_class"], sort=False).agg(
+            accuracy=("accuracy", "mean"), sd=("accuracy", "std"), n=("seed", "size"), hyper=("hyper", "first"),
+            value=("value", "first"))
+        return table.reset_index()
+
+    @property
+    def headline(self) -> str:
+        """One sentence per comparison: how many settings are negative, positive or inconclusive."""
+        return headline(self.gaps)
 
     @property
     def conclusion(self) -> str:
@@ -44,61 +60,79 @@ class NegativeTransferResult:
         return conclude(self.gaps, self.ranking)
 
 
-def _fmt(row: pd.Series) -> str:
-    return f"{row['ntg']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}]"
+_AGAINST = {COMPARISONS[0]: "the no-source twin (the same layers frozen, random weights)",
+            COMPARISONS[1]: "the tuned scratch network"}
 
 
-def _order(values: pd.Series, *, ascending: bool) -> str:
-    return ", ".join(f"{k} ({v:.3f})" for k, v in values.sort_values(ascending=ascending).items())
+def _count(frame: pd.DataFrame) -> str:
+    counts = frame["verdict"].value_counts()
+    return (f"{counts.get('negative transfer', 0)} negative transfer, {counts.get('positive transfer', 0)} "
+            f"positive, {counts.get('inconclusive', 0)} inconclusive")
+
+
+def _setting(row: pd.Series) -> str:
+    source = "" if row["source"] == NO_SOURCE else f"{row['source']} "
+    return f"{source}{row['frozen']} at {row['per_class']}/class: {gap_cell(row)}"
+
+
+def _listing(frame: pd.DataFrame) -> str:
+    return "; ".join(_setting(row) for _, row in frame.iterrows()) if len(frame) else "no setting"
+
+
+def headline(gap_frame: pd.DataFrame) -> str:
+    """How many source settings each comparison calls negative, positive or inconclusive."""
+    g = gap_frame[gap_frame["source"] != NO_SOURCE]
+    n = int(g["n"].min())
+    parts = []
+    for comparison in COMPARISONS:
+        rows = g[g["comparison"] == comparison]
+        parts.append(f"against {_AGAINST[comparison]}, {_count(rows)} of {len(rows)} settings")
+    return (f"NTG (95% paired t-intervals, n = {n} seeds): " + "; ".join(parts) + ".")
 
 
 def conclude(gap_frame: pd.DataFrame, ranking: pd.DataFrame) -> str:
-    """The notebook's conclusion, written from the gaps and the ranking."""
+    """The notebook's conclusion, written from the gaps and the ranking.
+
+    Every sentence is computed from the tables: counts of verdicts, the settings behind them, the
+    cost of freezing random layers against scratch, and the order of the sources.
+    """
     g = gap_frame
-    budgets = sorted(g["per_class"].unique())
-    depths = sorted(g["depth"].unique())
-    lo_b, hi_b, lo_d, hi_d = budgets[0], budgets[-1], depths[0], depths[-1]
-    label = dict(zip(g["depth"], g["frozen"]))
-    seeds = int(g["seeds"].max())
-    neg = g[g["verdict"] == "negative transfer"]
-    pos = g[g["verdict"] == "positive transfer"]
-    worst, best = g.loc[g["ntg"].idxmax()], g.loc[g["ntg"].idxmin()]
-    lines = [
-        f"Negative transfer: {len(neg)} of {len(g)} settings have an NTG interval above 0 (95%, {seeds} seeds). "
-        f"The worst is {worst['source']} at {worst['per_class']}/class, {worst['frozen']}: NTG {_fmt(worst)}, "
-        f"{100 * worst['transfer_error']:.1f}% error against {100 * worst['scratch_error']:.1f}% from scratch.",
-        f"Positive transfer: {len(pos)} settings have an interval below 0"
-        + (f", from {', '.join(pd.unique(pos['source']))}" if len(pos) else "")
-        + f". The best is {best['source']} at {best['per_class']}/class, {best['frozen']}: NTG {_fmt(best)}.",
-    ]
-    by_depth = g.groupby(["source", "depth"], sort=False)["ntg"].mean()
-    rising = [src for src in pd.unique(g["source"]) if (np.diff(by_depth[src].to_numpy()) > 0).all()]
-    lines.append("NTG by depth, mean over budgets: " + "; ".join(
-        f"{src} " + " -> ".join(f"{by_depth[(src, d)]:+.3f}" for d in depths) for src in pd.unique(g["source"]))
-        + f" ({' -> '.join(label[d] for d in depths)}). "
-        + (f"It rises with every group frozen for {', '.join(rising)}." if rising else
-           "It does not rise steadily with depth for any source."))
-    for source in pd.unique(g["source"]):
-        s = g[g["source"] == source].set_index(["per_class", "depth"])["ntg"]
-        lines.append(f"{source}: from {lo_b} to {hi_b} labels per class, NTG goes {s[(lo_b, lo_d)]:+.3f} -> "
-                     f"{s[(hi_b, lo_d)]:+.3f} with {label[lo_d]} and {s[(lo_b, hi_d)]:+.3f} -> {s[(hi_b, hi_d)]:+.3f} "
-                     f"with {label[hi_d]}.")
+    sources = g[g["source"] != NO_SOURCE]
+    twin = sources[sources["comparison"] == COMPARISONS[0]]
+    scratch = sources[sources["comparison"] == COMPARISONS[1]]
+    freezing = g[(g["source"] == NO_SOURCE) & (g["comparison"] == COMPARISONS[1])]
+    shallowest = int(g["depth"].min())
+    lines = [headline(g)]
+    lines.append("What the source itself did (against the same freezing on random layers): negative in "
+                 + _listing(twin[twin["verdict"] == "negative transfer"]) + ".")
+    neg_scratch = scratch[scratch["verdict"] == "negative transfer"]
+    frozen_neg = neg_scratch[neg_scratch["depth"] > shallowest]
+    keys = ["source", "per_class", "depth"]
+    twin_verdict = twin.set_index(keys)["verdict"]
+    not_harm = [k for k in frozen_neg.set_index(keys).index if twin_verdict.get(k) != "negative transfer"]
+    lines.append(f"Against the tuned scratch network, {len(neg_scratch)} settings are negative transfer; "
+                 f"{len(frozen_neg)} of them freeze layers, and in {len(not_harm)} of those the source did not "
+                 f"hurt its no-source twin: they measure the cost of freezing. Frozen random layers alone cost "
+                 + _listing(freezing) + ".")
+    fine = scratch[scratch["depth"] == shallowest]
+    lines.append("Fine-tuning every layer (each arm's learning rate chosen on validation), against scratch: "
+                 + _listing(fine) + ".")
+    best = scratch.loc[scratch["ntg"].idxmin()]
+    lines.append(f"The best transfer arm against scratch is {_setting(best)}.")
     r = ranking.set_index("source")
-    harmful, runner_up = ranking["source"].iloc[-1], ranking["source"].iloc[-2]
-    margin = r.loc[harmful, "mean_ntg"] - r.loc[runner_up, "mean_ntg"]
-    lines.append("From least to most harmful (mean NTG over the grid): "
-                 + ", ".join(f"{src} ({r.loc[src, 'mean_ntg']:+.3f})" for src in r.index)
-                 + f"; the last two are {margin:.3f} apart"
-                 # three runs of the quick profile put them 0.003 to 0.015 apart, in the same order
-                 + (", too close to call with these seeds." if margin < _CLOSE else "."))
-    lines.append(f"Before any training, LEEP orders them {_order(r['leep'], ascending=False)} and ranks {harmful} "
-                 f"{r.loc[harmful, 'leep_rank']} of {len(r)}; LogME orders them "
-                 f"{_order(r['logme'], ascending=False)}; the pixel distance puts {harmful} "
-                 f"{r.loc[harmful, 'pixel_distance_rank']} of {len(r)} from the target "
-                 f"(nearest first: {_order(r['pixel_distance'], ascending=True)}).")
+    order = list(ranking["source"])
+    by_leep = list(r["leep"].sort_values(ascending=False).index)
+    lines.append("From least to most harmful (mean NTG against the twin over the grid, points of error): "
+                 + ", ".join(f"{s} ({100 * r.loc[s, 'mean_ntg']:+.1f})" for s in order) + ". "
+                 + f"Before any training, LEEP orders them {', '.join(by_leep)}"
+                 + (" (the same order)" if by_leep == order else " (another order)")
+                 + "; the pixel distance puts them, nearest first, "
+                 + ", ".join(f"{s} ({r.loc[s, 'pixel_distance']:.2f})"
+                             for s in r["pixel_distance"].sort_values().index) + ".")
     return "\n".join(lines)
 
 
+@memoized
 def run_negative_transfer(*, profile: str | Profile | None = None, seed: int = 0, target: str = TARGET,
                           sources: Sequence[str] | None = None, budgets: Sequence[int] | None = None,
                           depths: Sequence[int] | None = None, seeds: Sequence[int] | None = None,
@@ -107,12 +141,12 @@ def run_negative_transfer(*, profile: str | Profile | None = None, seed: int = 0
 
     Args:
         profile: run profile; its sources, budgets, depths and seeds are the defaults.
-        seed: seed of the examples the pre-training scores see, and of the bootstrap.
+        seed: seed of the examples the pre-training scores see.
         target: the target data set.
         sources: workbench source keys.
-        budgets: labelled target examples per class.
+        budgets: labelled target examples per class (validation included).
         depths: ``freeze_to`` depths.
-        seeds: seeds of the runs.
+        seeds: seeds of the runs (the first chooses every learning rate and penalty).
         progress: progress bars; ``None``: on in Jupyter only.
 
     Returns:
@@ -124,9 +158,11 @@ def run_negative_transfer(*, profile: str | Profile | None = None, seed: int = 0
     """
     prof = get_profile(profile)
     progress = resolve_progress(progress)
+    overlap = source_overlap(target, sources=sources, profile=prof)
     scores = pre_training_scores(target, sources=sources, per_class=max(budgets) if budgets else None, seed=seed,
                                  profile=prof, progress=progress)
-    grid = transfer_grid(target, sources=sources, budgets=budgets, depths=depths, seeds=seeds, profile=prof,
-                         progress=progress)
-    gap_frame = gaps(grid, seed=seed)
-    return NegativeTransferResult(grid=grid, gaps=gap_frame, scores=scores, ranking=source_ranking(gap_frame, scores))
+    runs, choices = transfer_grid(target, sources=sources, budgets=budgets, depths=depths, seeds=seeds, profile=prof,
+                                  progress=progress)
+    gap_frame = gaps(runs)
+    return NegativeTransferResult(runs=runs, choices=choices, gaps=gap_frame, scores=scores,
+                                  ranking=source_ranking(gap_frame, scores), overlap=overlap)

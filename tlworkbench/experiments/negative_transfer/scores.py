@@ -11,15 +11,16 @@ import torch
 
 from ..._validate import check_int, check_optional, check_sequence, check_type
 from ...config import Profile, get_profile, limit_threads, resolve_progress
-from ...data import load_dataset, subsample
+from ...data import image_keys, load_dataset, subsample
 from ...diagnostics import h_score, leep, logme, proxy_a_distance
 from ...features import extract_features
 from ...sources import pretrain_source
 from ...zoo import load_model
 from ...zoo.weights import read_card
-from .grid import ARCH, TARGET, grid_settings
+from .gaps import COMPARISONS
+from .grid import ARCH, NO_SOURCE, TARGET, grid_settings
 
-__all__ = ["RELATEDNESS", "pre_training_scores", "source_ranking"]
+__all__ = ["RELATEDNESS", "pre_training_scores", "source_overlap", "source_ranking"]
 
 #: What each source has in common with an MNIST target, for tables and the conclusion.
 RELATEDNESS = {
@@ -95,20 +96,61 @@ def pre_training_scores(target: str = TARGET, *, sources: Sequence[str] | None =
     return pd.DataFrame(rows)
 
 
+def source_overlap(target: str = TARGET, *, sources: Sequence[str] | None = None,
+                   profile: str | Profile | None = None) -> pd.DataFrame:
+    """How many of the target's images each source model saw, by exact image digests.
+
+    A source model sees its data set's training split (trained on it) and its test split (its
+    best epoch is chosen there), so both are compared with the target's training and test splits
+    (:func:`~tlworkbench.data.image_keys`).
+
+    Args:
+        target: the target data set.
+        sources: workbench source keys (default: the profile's).
+        profile: run profile (decides the splits' sizes).
+
+    Returns:
+        One row per source: ``source``, ``source_images`` (train and test), ``in_target_train``
+        and ``in_target_test`` (distinct target images that also occur in the source's data).
+    """
+    func = "source_overlap"
+    prof = get_profile(profile)
+    sources = check_sequence(grid_settings(prof)["sources"] if sources is None else sources, "sources", func,
+                             check_type, str, "a data set name")
+
+    def keys(name: str) -> dict[str, set[bytes]]:
+        return {split: set(image_keys(load_dataset(name, split=split, profile=prof).images.numpy()))
+                for split in ("train", "test")}
+
+    seen = keys(target)
+    rows = []
+    for source in sources:
+        own = keys(source.partition(":")[0])
+        both = own["train"] | own["test"]
+        rows.append({"source": source, "source_images": sum(len(v) for v in own.values()),
+                     "in_target_train": len(seen["train"] & both), "in_target_test": len(seen["test"] & both)})
+    return pd.DataFrame(rows)
+
+
 def source_ranking(gap_frame: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
     """Sources from least to most harmful, next to what was measured before training.
 
-    Harm is the mean NTG over every budget and depth of the grid; ``ntg_head_only`` and
-    ``ntg_fine_tune_all`` are the means at the deepest and at no freezing. The ``*_rank`` columns
-    rank each pre-training score from best (1) to worst (for ``pixel_distance``: nearest first).
+    Harm is the mean NTG against the no-source twin over every budget and depth of the grid
+    (what the source itself did); ``ntg_vs_scratch`` is the mean against the scratch network;
+    ``ntg_fine_tune_all`` and ``ntg_head_only`` are the twin gaps at the shallowest and deepest
+    depth. The ``*_rank`` columns rank each pre-training score from best (1) to worst (for
+    ``pixel_distance``: nearest first).
 
     Returns:
         One row per source, sorted by ``mean_ntg`` (most harmful last).
     """
-    deepest, shallowest = gap_frame["depth"].max(), gap_frame["depth"].min()
-    harm = gap_frame.groupby("source").agg(mean_ntg=("ntg", "mean"), worst_ntg=("ntg", "max"))
-    harm["ntg_fine_tune_all"] = gap_frame[gap_frame["depth"] == shallowest].groupby("source")["ntg"].mean()
-    harm["ntg_head_only"] = gap_frame[gap_frame["depth"] == deepest].groupby("source")["ntg"].mean()
+    twin = gap_frame[(gap_frame["comparison"] == COMPARISONS[0]) & (gap_frame["source"] != NO_SOURCE)]
+    scratch = gap_frame[(gap_frame["comparison"] == COMPARISONS[1]) & (gap_frame["source"] != NO_SOURCE)]
+    deepest, shallowest = twin["depth"].max(), twin["depth"].min()
+    harm = twin.groupby("source").agg(mean_ntg=("ntg", "mean"), worst_ntg=("ntg", "max"))
+    harm["ntg_vs_scratch"] = scratch.groupby("source")["ntg"].mean()
+    harm["ntg_fine_tune_all"] = twin[twin["depth"] == shallowest].groupby("source")["ntg"].mean()
+    harm["ntg_head_only"] = twin[twin["depth"] == deepest].groupby("source")["ntg"].mean()
     out = scores.set_index("source").join(harm, how="inner")
     for col in ("leep", "logme", "h_score"):
         out[f"{col}_rank"] = out[col].rank(ascending=False, method="min").astype(int)
