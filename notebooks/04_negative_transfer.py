@@ -138,15 +138,16 @@ result.choices.pivot_table(index=["per_class", "source", "depth"], columns="valu
 #
 # ## The gap against each baseline
 #
-# Each panel is one freezing depth; each line is an arm with a source, its accuracy minus the
-# scratch network's, seed by seed (band: one standard deviation over seeds). Below zero (shaded,
-# labelled "negative transfer" by the plot) the arm lost to *scratch*, which for a frozen arm is
-# not yet a verdict on the source. The cost of freezing alone (frozen *random* features against
-# scratch) is the `none` row of the table below.
+# Each panel is one freezing depth; each line is an arm, its accuracy minus the scratch network's,
+# seed by seed (band: one standard deviation over seeds). Below zero (shaded) the arm lost to
+# *scratch*, which for a frozen arm is not yet a verdict on the source: the line of the frozen
+# *random* layers (no source at all) shows what freezing costs by itself, and a source harms only
+# where its line lies below that one.
 
 # %%
-with_source = result.runs[result.runs["arm"] != nt.NO_SOURCE]  # the source arms and the scratch network
-plots.plot_gap_panels(with_source, panel="depth", hue="arm", baseline="scratch", titles="frozen");
+named = result.runs.replace({"arm": {nt.NO_SOURCE: "random layers (no source)"}})
+plots.plot_gap_panels(named, panel="depth", hue="arm", baseline="scratch", titles="frozen",
+                      shade_label="below scratch");
 
 # %% [markdown]
 # The same gaps as numbers: NTG in points of error (positive: the arm with the source erred

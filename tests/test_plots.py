@@ -249,6 +249,22 @@ def test_plot_transfer_gap(pyplot):
     assert legend_texts(ax) == ["linear_probe - scratch"]
 
 
+def test_gap_panels_draw_only_the_arms_each_panel_has_and_name_the_shaded_region(pyplot):
+    frame = budget_frame()
+    probe = frame[frame["strategy"] == "linear_probe"]
+    runs = pd.concat([
+        frame[frame["strategy"] == "scratch"].assign(depth=0),
+        probe.assign(depth=0),
+        probe.assign(depth=3),
+        probe.assign(strategy="random twin", depth=3, accuracy=probe["accuracy"] - 0.2),  # only at depth 3
+    ], ignore_index=True)
+    axes = plots.plot_gap_panels(runs, panel="depth", baseline="scratch", shade_label="below scratch")
+    assert [legend_texts(ax) for ax in axes] == [["linear_probe"], ["linear_probe", "random twin"]]
+    assert all("below scratch" in [t.get_text() for t in ax.texts] for ax in axes)
+    bare = plots.plot_transfer_gap(frame, shade_label=None)
+    assert not bare.texts
+
+
 def test_plot_transfer_gap_without_seeds_and_several_strategies(pyplot):
     frame = budget_frame().drop(columns="seed")
     extra = frame[frame["strategy"] == "scratch"].assign(strategy="fine_tune")

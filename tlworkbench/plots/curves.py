@@ -148,6 +148,7 @@ def plot_transfer_gap(
     hue: str = "strategy",
     ax: Axes | None = None,
     band: Band = "sd",
+    shade_label: str | None = "negative transfer",
 ) -> Axes:
     """Draw transfer minus baseline per budget, with the negative-transfer region shaded.
 
@@ -163,10 +164,12 @@ def plot_transfer_gap(
         hue: the column holding strategy names.
         ax: Axes to draw on; a new figure is made when None.
         band: ``"sd"``, ``"ci"`` or None for no band.
+        shade_label: the text in the shaded region below zero (what a loss to this baseline
+            means); ``None`` for none.
 
     Returns:
         The Axes drawn on. The region below zero is an ``axhspan`` patch with the text
-        "negative transfer".
+        ``shade_label``.
 
     Raises:
         InvalidParameterError: on a missing column, or a strategy that is not in
@@ -201,9 +204,9 @@ def plot_transfer_gap(
     pad = 0.1 * (high - low) if high > low else 0.05
     ax.set_ylim(low - pad, high + pad)
     ax.axhspan(low - pad, 0.0, color=_NEGATIVE_COLOR, alpha=0.08, linewidth=0, zorder=0)
-    # the shaded region always reaches the bottom of the view, so the label sits there
-    ax.text(0.01, 0.02, "negative transfer", transform=ax.transAxes, ha="left", va="bottom",
-            color=_NEGATIVE_COLOR, fontsize="small")
+    if shade_label:  # the shaded region always reaches the bottom of the view, so the label sits there
+        ax.text(0.01, 0.02, shade_label, transform=ax.transAxes, ha="left", va="bottom",
+                color=_NEGATIVE_COLOR, fontsize="small")
     _budget_axis(ax, frame[x], x)
     ax.set_ylabel(f"{y} gap")
     ax.legend()
@@ -253,12 +256,14 @@ def plot_gap_panels(
     titles: str | None = None,
     ax: Any = None,
     band: Band = "sd",
+    shade_label: str | None = "negative transfer",
 ) -> np.ndarray:
     """Draw transfer minus baseline per budget, one panel per value of ``panel``, on one y scale.
 
     Each panel is :func:`plot_transfer_gap` of the rows with one ``panel`` value (a freezing
-    depth), one line per arm of ``hue``; the ``baseline`` rows are shared by every panel, since
-    the panel's column means nothing for them (no depth is frozen when training from scratch).
+    depth), one line per arm of ``hue`` that has rows in that panel; the ``baseline`` rows are
+    shared by every panel, since the panel's column means nothing for them (no depth is frozen
+    when training from scratch).
 
     Args:
         frame: tidy runs with columns ``x``, ``y``, ``hue`` and ``panel`` (and ``seed``).
@@ -272,6 +277,7 @@ def plot_gap_panels(
         ax: None makes a row of panels; one Axes made by ``subplots`` is divided into them; an
             array-like of Axes gets one panel each.
         band: ``"sd"``, ``"ci"`` or None for no band.
+        shade_label: the text in each panel's shaded region below zero; ``None`` for none.
 
     Returns:
         The Axes, one per panel, as a numpy array.
@@ -292,11 +298,10 @@ def plot_gap_panels(
     arms = frame[frame[hue] != baseline]
     values = sorted(pd.unique(arms[panel]))
     axes = _panel_axes(ax, len(values), panel, func)
-    names = list(pd.unique(arms[hue]))
     for ax, value in zip(axes, values):
         rows = arms[arms[panel] == value]
-        plot_transfer_gap(pd.concat([rows, shared], ignore_index=True), transfer=names, baseline=baseline, x=x,
-                          y=y, hue=hue, ax=ax, band=band)
+        plot_transfer_gap(pd.concat([rows, shared], ignore_index=True), transfer=list(pd.unique(rows[hue])),
+                          baseline=baseline, x=x, y=y, hue=hue, ax=ax, band=band, shade_label=shade_label)
         title = f"{panel} {value}" + (f": {rows[titles].iloc[0]}" if titles is not None else "")
         ax.set_title(title, fontsize="medium")
         for text in ax.get_legend().get_texts():  # one baseline for every line: the arm's name is enough
