@@ -35,3 +35,15 @@ def test_with_the_variable_the_same_arguments_run_once(monkeypatch, tmp_path):
     experiment(2, seed=1, profile="full")  # another profile is another result
     assert len(CALLS) == 3
     assert experiment.__name__ == "experiment" and "counts its runs" in experiment.__doc__
+
+
+def test_a_change_of_the_package_source_is_another_result(monkeypatch, tmp_path):
+    from tlworkbench.experiments import _memo
+
+    monkeypatch.setenv(CACHE_VARIABLE, str(tmp_path))
+    CALLS.clear()
+    experiment(3)
+    experiment(3)
+    monkeypatch.setattr(_memo, "source_digest", lambda: "other code")
+    experiment(3)
+    assert len(CALLS) == 2

@@ -1,8 +1,9 @@
 """Keep an experiment's result on disk, so that a notebook and its test share one run.
 
 When ``TLW_EXPERIMENT_CACHE`` names a folder, a function decorated with :func:`memoized` stores
-its result there (through :class:`joblib.Memory`), keyed by its arguments and the run profile;
-a second call with the same arguments reads it back instead of training again. Without the
+its result there (through :class:`joblib.Memory`), keyed by its arguments, the run profile and a
+digest of the package's source (so a result computed by other code is never read back); a
+second call with the same arguments reads it back instead of training again. Without the
 variable nothing is stored: a notebook computes what it shows. The test session sets the
 variable to a fresh folder for itself (tests/conftest.py), so the tests of the effects and the
 notebooks nbval runs after them share each experiment's one run, and nothing outlives the
@@ -12,7 +13,9 @@ session. Arguments that only change what is printed (``progress``) are not part 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -29,7 +32,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 _ABSENT = "<absent>"
 
 
-def _call(wrapper: Callable[..., Any], profile: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+@functools.lru_cache(maxsize=1)
+def source_digest() -> str:
+    """A digest of every Python file of the package, read once per process."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _call(wrapper: Callable[..., Any], profile: str, source: str, args: tuple[Any, ...], kwargs: dict[str, Any],
           progress: Any) -> Any:
     """Call the function ``wrapper`` decorates; joblib keys on every argument but ``progress``."""
     return wrapper.__wrapped__(*args, **kwargs, **({} if progress == _ABSENT else {"progress": progress}))
@@ -48,6 +62,6 @@ def memoized(func: F) -> F:
         progress = kwargs.pop("progress", _ABSENT)
         profile = get_profile(kwargs.get("profile")).name
         cached = joblib.Memory(location, verbose=0).cache(_call, ignore=["progress"])
-        return cached(wrapper, profile, args, kwargs, progress)
+        return cached(wrapper, profile, source_digest(), args, kwargs, progress)
 
     return wrapper  # type: ignore[return-value]
