@@ -5,6 +5,6 @@ functions in the quick profile and checks the effect the notebook states. This p
 the top of tlworkbench and may use every module below it.
 """
 
-from .tour import ProbeResult, classify_photos, head_change, photos, tour_probe
+from .tour import ProbeResult, classify_photos, head_change, photos, run_tour, tour_probe
 
-__all__ = ["ProbeResult", "classify_photos", "head_change", "photos", "tour_probe"]
+__all__ = ["ProbeResult", "classify_photos", "head_change", "photos", "run_tour", "tour_probe"]
