@@ -91,7 +91,7 @@ def plot_anomaly_scores(scores: Any, is_anomaly: Any, *, bins: int = 30, ax: Axe
     return ax
 
 
-def plot_ranked_images(images: Any, scores: Any, *, k: int = 8, is_anomaly: Any = None,
+def plot_ranked_images(images: Any, scores: Any, *, k: int = 8, is_anomaly: Any = None, ax: Any = None,
                        figure: Figure | SubFigure | None = None, cmap: Any = "gray") -> Figure | SubFigure:
     """The ``k`` highest-scoring images on the top row, the ``k`` lowest on the bottom row.
 
@@ -100,7 +100,9 @@ def plot_ranked_images(images: Any, scores: Any, *, k: int = 8, is_anomaly: Any 
         scores: one score per image.
         k: images per row (>= 1, at most half of N).
         is_anomaly: optional, True for the true anomalies: their titles are red.
-        figure: a figure or sub-figure to draw in; a new figure is made when None.
+        ax: an Axes (made by ``subplots``) whose area the grid takes, as the other image grids do;
+            not together with ``figure``.
+        figure: a figure or sub-figure to draw in; a new figure is made when both are None.
         cmap: colour map of the images.
 
     Returns:
@@ -122,8 +124,17 @@ def plot_ranked_images(images: Any, scores: Any, *, k: int = 8, is_anomaly: Any 
         raise param_error("scores", func, f"one score per image ({len(batch)})", Described(f"{len(s)} scores"))
     k = check_int(k, "k", func, minimum=1, maximum=max(1, len(s) // 2))
     flags = None if is_anomaly is None else to_vector(is_anomaly, "is_anomaly", func).astype(bool)
-    fig = figure if figure is not None else plt.figure(figsize=(1.3 * k, 3.2), layout="constrained")
-    axes = fig.subplots(2, k, squeeze=False)
+    if ax is not None:
+        if figure is not None:
+            raise param_error("figure", func, "None when 'ax' is given", figure)
+        if ax.get_subplotspec() is None:
+            raise param_error("ax", func, "an Axes made by subplots (its area is divided into the grid)", ax)
+        ax.set_axis_off()
+        fig = ax.figure
+        axes = ax.get_subplotspec().subgridspec(2, k).subplots(squeeze=False)
+    else:
+        fig = figure if figure is not None else plt.figure(figsize=(1.3 * k, 3.2), layout="constrained")
+        axes = fig.subplots(2, k, squeeze=False)
     order = np.argsort(-s, kind="stable")
     for row, (picks, name) in enumerate(((order[:k], "most anomalous"), (order[::-1][:k], "least anomalous"))):
         for col, i in enumerate(picks):
