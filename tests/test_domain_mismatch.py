@@ -18,7 +18,6 @@ from tlworkbench.data import ImageDataset
 from tlworkbench.diagnostics import coral_distance
 from tlworkbench.errors import DataError, InvalidParameterError, UnknownDatasetError, UnknownNameError
 from tlworkbench.experiments import domain_mismatch as dm
-from tlworkbench.experiments.domain_mismatch import remedy as remedy_module
 
 # --- adaptation: CORAL loss -------------------------------------------------------------------
 
@@ -121,8 +120,6 @@ def test_load_domain_and_errors():
         tlw.data.load_domain("mnist+blurr0.5")
     with pytest.raises(tlw.UnknownDatasetError):
         tlw.data.load_domain("mnsit")
-    with pytest.raises(UnknownNameError, match="AdaBN"):
-        dm.remedies("mnist", "mnist+blur0.5", methods=("AdaBn",))
 
 
 def test_shift_correlation_on_a_made_up_frame():
@@ -130,32 +127,165 @@ def test_shift_correlation_on_a_made_up_frame():
                           "mmd2": [0.01, 0.02, 0.05, 0.04, 0.2], "proxy_a_distance": [2.0] * 5})
     corr = dm.shift_correlation(frame).set_index("measure")
     assert corr.loc["mmd2", "spearman_rho"] == pytest.approx(0.9)
+    assert corr.loc["mmd2", "n_targets"] == 5
     assert np.isnan(corr.loc["proxy_a_distance", "spearman_rho"])  # a constant measure ranks nothing
     with pytest.raises(ValueError, match="accuracy_drop"):
         dm.shift_correlation(frame.drop(columns="accuracy_drop"))
 
 
-def test_few_labels_train_for_a_hundred_steps_of_sixteen(monkeypatch):
+def test_shift_correlation_gives_exact_p_values_for_few_targets():
+    # A perfect ranking of 6 targets: 2 of the 720 orderings are as extreme (two-sided), for both
+    # statistics; scipy's large-sample Spearman p-value would be 0.
+    frame = pd.DataFrame({"source": "s", "accuracy_drop": np.arange(6) / 10, "mmd2": np.arange(6.0) ** 2,
+                          "proxy_a_distance": [1.0, 2.0, 3.0, 4.0, 6.0, 5.0]})
+    corr = dm.shift_correlation(frame).set_index("measure")
+    assert corr.loc["mmd2", "kendall_tau"] == pytest.approx(1.0)
+    assert corr.loc["mmd2", "spearman_p"] == pytest.approx(2 / 720)
+    assert corr.loc["mmd2", "kendall_p"] == pytest.approx(2 / 720)
+    one_swap = corr.loc["proxy_a_distance"]
+    assert one_swap["spearman_rho"] == pytest.approx(1 - 6 * 2 / (6 * 35))
+    assert 2 / 720 < one_swap["spearman_p"] < 0.05
+
+
+def test_source_overlap_finds_a_resized_copy(monkeypatch):
+    from tlworkbench.experiments.domain_mismatch import shift as shift_module
+
+    g = torch.Generator().manual_seed(0)
+    train = (torch.rand(30, 1, 28, 28, generator=g) * 255).to(torch.uint8)
+    test = (torch.rand(10, 1, 20, 20, generator=g) * 255).to(torch.uint8)
+    copy_of = torch.nn.functional.interpolate(train[3:4].float(), size=(20, 20), mode="area")
+    sets = {"src": train, "clean": test, "leaky": torch.cat([test[:9], copy_of.round().to(torch.uint8)])}
+
+    def fake_load(name, *, split, profile):
+        return ImageDataset(sets[name], torch.arange(len(sets[name])) % 10, [str(i) for i in range(10)], name=name)
+
+    monkeypatch.setattr(shift_module, "load_dataset", fake_load)
+    table = dm.source_overlap("src", ["clean", "leaky", "leaky+blur0.5"]).set_index("target")
+    assert table.loc["clean", "near_copies"] == 0 and table.loc["clean", "max_correlation"] < dm.NEAR_COPY
+    assert table.loc["leaky", "near_copies"] == 1 and table.loc["leaky", "max_correlation"] > 0.999
+    assert table.loc["leaky+blur0.5", "near_copies"] == 1  # a shifted target is checked through its own images
+    sets["same"] = train[:5]
+    assert dm.source_overlap("src", ["same"])["exact_copies"].item() == 5
+
+
+def _fake_history(score: float, epochs: int = 20):
+    frame = pd.DataFrame({"epoch": [epochs], "split": ["val"], "loss": [1.0 - score], "accuracy": [score]})
+    return tlw.training.History("fine_tune", frame, best_epoch=epochs, best_accuracy=score)
+
+
+def test_label_runs_choose_the_rate_on_the_first_seeds_validation_and_reuse_it(monkeypatch):
+    from tlworkbench.experiments.domain_mismatch import labels as labels_module
+
+    calls = []
+
+    def fake_train(kind, base, train, val, *, lr, steps, seed, profile):
+        calls.append((kind, lr, seed, len(train), len(val), set(train.name.split(":")) & {"val"}))
+        best = {"fine-tune": 3e-3, "scratch": 1e-2}[kind]  # each arm has its own best rate
+        return base, _fake_history(1.0 - abs(np.log10(lr) - np.log10(best)) / 10)
+
+    monkeypatch.setattr(labels_module, "_train", fake_train)
+    monkeypatch.setattr(labels_module, "evaluate", lambda model, data: type("E", (), {"accuracy": 0.5})())
+    data = _digits(200, seed=0)
+    runs, choices = dm.label_runs("s", "t", model=_model(), train=data, test=data, budgets=(10,), seeds=(4, 5, 6))
+    grid = tlw.training.LR_GRID
+    # the first seed tries the whole grid for both arms, the others reuse its choice
+    assert [c[1] for c in calls if c[2] == 4 and c[0] == "fine-tune"] == list(grid)
+    assert [c[1] for c in calls if c[2] == 4 and c[0] == "scratch"] == list(grid)
+    assert len([c for c in calls if c[2] != 4]) == 4
+    lr = runs.set_index(["strategy", "seed"])["lr"]
+    assert lr[("fine-tune", 5)] == lr[("fine-tune", 6)] == 3e-3 and lr[("scratch", 6)] == 1e-2
+    assert set(choices["lr"]) == set(grid) and choices.groupby("strategy")["chosen"].sum().tolist() == [1, 1]
+    # validation comes out of the label budget: 8 train + 2 validation images per class
+    assert (runs["n_train"] == 80).all() and (runs["n_val"] == 20).all()
+    with pytest.raises(UnknownNameError, match="scratch"):
+        dm.label_runs("s", "t", model=_model(), train=data, test=data, strategies=("scratchh",))
+    with pytest.raises(InvalidParameterError, match="budgets"):
+        dm.label_runs("s", "t", model=_model(), train=data, test=data, budgets=(1,))
+
+
+def test_label_runs_train_both_arms_for_the_same_steps_with_validation(monkeypatch):
+    from tlworkbench.experiments.domain_mismatch import labels as labels_module
+
     seen = []
-    monkeypatch.setattr(remedy_module, "fit", lambda model, data, **kw: seen.append((len(data), kw["epochs"])))
-    monkeypatch.setattr(remedy_module, "evaluate", lambda model, data: type("E", (), {"accuracy": 0.5})())
-    for per_class in (1, 3, 10, 30):  # the notebook's budgets
-        labelled = _digits(10 * per_class, seed=0)
-        remedy_module._few_labels("scratch", "mnist", labelled, labelled, seed=0, profile="quick", base=None)
-    assert seen == [(10, 20), (30, 20), (100, 15), (300, 6)]  # at most 20 epochs
+
+    def fake_fit(model, train, val, **kw):
+        seen.append((kw["strategy"], len(train), val is not None, kw["epochs"], kw["lr"], kw["batch_size"]))
+        return _fake_history(0.5, kw["epochs"])
+
+    monkeypatch.setattr(labels_module, "fit", fake_fit)
+    monkeypatch.setattr(labels_module, "evaluate", lambda model, data: type("E", (), {"accuracy": 0.5})())
+    data = _digits(400, seed=0)
+    dm.label_runs("s", "t", model=_model(), train=data, test=data, budgets=(3, 30), seeds=(0,), grid=(1e-3,))
+    # 100 steps of 16: 20 training images -> 2 batches -> 50 epochs; 240 -> 15 batches -> 7 epochs
+    assert seen == [("fine_tune", 20, True, 50, 1e-3, 16), ("scratch", 20, True, 50, 1e-3, 16),
+                    ("fine_tune", 240, True, 7, 1e-3, 16), ("scratch", 240, True, 7, 1e-3, 16)]
 
 
-def test_remedy_gains_compare_each_method_with_the_source_model():
-    rows = [{"source": "s", "target": "t", "method": "source model", "seed": 0, "accuracy": 0.5}]
-    rows += [{"source": "s", "target": "t", "method": m, "seed": seed, "accuracy": acc}
-             for m, accs in (("scratch", (0.6, 0.7, 0.8)), ("AdaBN", (0.55,))) for seed, acc in enumerate(accs)]
-    gains = dm.remedy_gains(pd.DataFrame(rows))
-    assert list(gains["method"]) == ["source model", "AdaBN", "scratch"]  # the order of METHODS
+def _runs(method_acc: dict[str, list[float]], pair=("s", "t")) -> pd.DataFrame:
+    return pd.DataFrame([{"source": pair[0], "target": pair[1], "method": m, "seed": seed, "accuracy": acc}
+                         for m, accs in method_acc.items() for seed, acc in enumerate(accs)])
+
+
+def test_remedy_gains_pair_each_method_with_the_source_model_on_seed():
+    frame = _runs({"source model": [0.5, 0.5, 0.5], "scratch": [0.6, 0.65, 0.7], "AdaBN": [0.49, 0.52, 0.51]})
+    gains = dm.remedy_gains(frame)
+    assert list(gains["method"]) == ["AdaBN", "scratch"]  # the order of METHODS
     g = gains.set_index("method")
-    assert g.loc["scratch", "gain (points)"] == pytest.approx(20.0) and g.loc["scratch", "runs"] == 3
-    assert g.loc["scratch", "sd"] == pytest.approx(0.1) and g.loc["AdaBN", "sd"] == 0.0
-    assert g.loc["source model", "gain (points)"] == 0.0
-    assert dm.remedy_gains(pd.DataFrame(rows[1:]))["gain (points)"].isna().all()  # nothing to compare with
+    with pytest.warns(UserWarning, match="n = 3"):
+        diff = tlw.diagnostics.paired_difference([0.6, 0.65, 0.7], [0.5] * 3)
+    assert g.loc["scratch", "gain (points)"] == pytest.approx(15.0) and g.loc["scratch", "n"] == 3
+    assert (g.loc["scratch", "low"], g.loc["scratch", "high"]) == pytest.approx((100 * diff.low, 100 * diff.high))
+    assert g.loc["scratch", "verdict"] == "arm better"
+    assert g.loc["AdaBN", "verdict"] == "inconclusive" and g.loc["AdaBN", "low"] < 0 < g.loc["AdaBN", "high"]
+    with pytest.raises(DataError, match="source model"):  # a seed without its baseline run
+        dm.remedy_gains(frame[~((frame["method"] == "source model") & (frame["seed"] == 2))])
+
+
+def _made_up_result() -> dm.DomainMismatchResult:
+    shift = pd.DataFrame({"source": "s", "target": ["t", "u", "v"], "source_accuracy": 0.9,
+                          "accuracy": [0.8, 0.5, 0.2], "accuracy_drop": [0.1, 0.4, 0.7], "drop_low": [0.07, 0.36, 0.66],
+                          "drop_high": [0.13, 0.44, 0.74], "mmd2": [0.1, 0.2, 0.3], "mmd_p_value": 0.005,
+                          "proxy_a_distance": [1.0, 2.0, 2.0]})
+    unsup = _runs({"source model": [0.5] * 3, "AdaBN": [0.49, 0.52, 0.51], "target batches (CORAL weight 0)":
+                   [0.55, 0.6, 0.58], "Deep CORAL": [0.56, 0.61, 0.58]}).assign(target_labels=0, target_images=9)
+    labels = pd.DataFrame([{"source": "s", "target": "t", "strategy": k, "per_class": b, "seed": seed, "lr": 1e-2,
+                            "epochs": 20, "best_epoch": 20, "val_accuracy": 0.8, "accuracy": acc,
+                            "n_train": 8 * b // 10, "n_val": b - 8 * b // 10}
+                           for b, accs in ((3, {"fine-tune": [0.7, 0.8, 0.75], "scratch": [0.4, 0.45, 0.5]}),
+                                           (10, {"fine-tune": [0.8, 0.7, 0.9], "scratch": [0.85, 0.75, 0.8]}))
+                           for k, acc_list in accs.items() for seed, acc in enumerate(acc_list)])
+    saturation = labels[(labels["strategy"] == "scratch") & (labels["per_class"] == 10)].assign(
+        strategy="scratch, 2x steps", accuracy=[0.851, 0.749, 0.802])
+    choices = pd.DataFrame({"source": "s", "target": "t", "strategy": ["fine-tune", "scratch"], "per_class": 10,
+                            "seed": 0, "lr": [1e-2, 1e-2], "val_score": 0.8, "chosen": True})
+    fixed = labels[(labels["strategy"] == "fine-tune") & (labels["per_class"] == 10)].assign(
+        strategy="fine-tune, lr 0.001", lr=1e-3, accuracy=[0.5, 0.45, 0.55])
+    return dm.DomainMismatchResult(shift=shift, remedies=dm.remedy_frame(unsup, labels), labels=labels,
+                                   choices=choices, saturation=saturation, fixed=fixed)
+
+
+def test_comparisons_and_conclusion_are_computed_from_the_runs():
+    result = _made_up_result()
+    table = result.comparisons.set_index(["comparison", "per_class"], drop=False)
+    ft = table.loc[("fine-tune vs scratch", 10)]
+    assert ft["gain (points)"] == pytest.approx(0.0 + 100 * (0.8 - 0.8)) and ft["verdict"] == "inconclusive"
+    assert table.loc[("fine-tune vs scratch", 3), "verdict"] == "fine-tune better"
+    assert table.loc[("fine-tune vs scratch", 3), "n"] == 3
+    assert "n = 3" in ft["text"] and "t-interval" in ft["text"]
+    term = result.comparisons.set_index("comparison").loc["Deep CORAL vs CORAL weight 0"]
+    assert term["gain (points)"] == pytest.approx(100 * 0.02 / 3) and term["verdict"] == "inconclusive"
+    sat = result.comparisons.set_index("comparison").loc["scratch, 2x steps vs scratch"]
+    assert sat["verdict"] == "inconclusive"
+    text = result.conclusion
+    assert ft["text"] in text and "taken as saturated" in text
+    assert "largest value (0.01)" in text  # both arms chose the grid's edge: said, not hidden
+    assert "negative transfer" not in text  # the interval at 10 per class covers 0
+    held = result.comparisons.set_index("comparison").loc["fine-tune, lr 0.001 vs scratch"]
+    assert held["verdict"] == "scratch better" and held["text"] in text
+    assert "changes the verdict on s → t (inconclusive with the chosen rate, scratch better at lr 0.001)" in text
+    assert "n = 3 targets" in text and "exact p" in text
+    summary = result.summary
+    assert list(summary.index) == ["s → t"] and summary["seeds"].item() == 3
 
 
 def test_the_experiment_checks_its_arguments():
@@ -163,9 +293,12 @@ def test_the_experiment_checks_its_arguments():
         dm.shift_vs_drop("fashion_mnist")  # a source without default targets
     with pytest.raises(InvalidParameterError, match="targets"):
         dm.shift_vs_drop("mnist", targets="mnist+blur0.5")
+    data = _digits(40, seed=0)
     with pytest.raises(InvalidParameterError, match="seeds"):
-        dm.remedies("mnist", "mnist+blur0.5", seeds=())
-    with pytest.raises(InvalidParameterError, match=r"budgets\[1\]"):
-        dm.label_efficiency("font_digits", "mnist", budgets=(1, 0))
+        dm.unsupervised_remedies("s", "t", model=_model(), train=data, test=data, seeds=())
+    with pytest.raises(UnknownNameError, match="AdaBN"):
+        dm.unsupervised_remedies("s", "t", model=_model(), train=data, test=data, methods=("AdaBn",))
+    with pytest.raises(InvalidParameterError, match="source_train"):
+        dm.unsupervised_remedies("s", "t", model=_model(), train=data, test=data, methods=("Deep CORAL",))
     with pytest.raises(TypeError):
         dm.run_domain_mismatch("quick")  # the profile is keyword-only

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import torch
+import torch.nn.functional as F
+from scipy import stats
 from scipy.spatial.distance import pdist
 
 from ..._validate import check_choice, check_int, check_sequence, check_type
 from ...adaptation import adapt_batchnorm
 from ...config import Profile, get_profile, resolve_progress
-from ...data import ImageDataset, load_domain, stratified_split
+from ...data import ImageDataset, image_keys, load_dataset, load_domain, stratified_split
 from ...diagnostics import mmd_test, proxy_a_distance, score_correlation
 from ...errors import DataError, UnknownDatasetError
 from ...evaluation import evaluate_features
 from ...features import extract_features
 from ...zoo import TransferModel, load_model
 
-__all__ = ["ARCH", "SOURCES", "TARGETS", "source_model", "domain_samples", "shift_vs_drop", "shift_correlation",
-           "domain_embedding", "shift_table"]
+__all__ = ["ARCH", "SOURCES", "TARGETS", "NEAR_COPY", "source_model", "domain_samples", "shift_vs_drop",
+           "shift_correlation", "domain_embedding", "shift_table", "source_overlap"]
 
 ARCH = "small_cnn"
 SOURCES = ("font_digits", "mnist")
@@ -103,8 +107,10 @@ def shift_vs_drop(source: str, targets: Sequence[str] | None = None, *, model: T
 
     Returns:
         One row per target: ``source``, ``target``, ``source_accuracy``, ``accuracy``,
-        ``accuracy_drop`` (source minus target accuracy), ``mmd2``, ``mmd_p_value``,
-        ``proxy_a_distance``.
+        ``accuracy_drop`` (source minus target accuracy), ``drop_low`` and ``drop_high`` (its 95%
+        normal interval over the test images drawn: the two accuracies are proportions on
+        ``n_source_test`` and ``n_target_test`` independent images), ``n_source_test``,
+        ``n_target_test``, ``mmd2``, ``mmd_p_value``, ``proxy_a_distance``.
 
     Raises:
         UnknownDatasetError: no ``targets`` for a source without default ones.
@@ -132,21 +138,52 @@ def shift_vs_drop(source: str, targets: Sequence[str] | None = None, *, model: T
         accuracy = evaluate_features(model.head, ft, yt).accuracy
         xt = _sample(ft.numpy().astype(np.float64), max_samples, rng)
         test = mmd_test(xs, xt, n_permutations=n_permutations, seed=seed, bandwidth=bandwidth)
+        half = 1.96 * math.sqrt(source_accuracy * (1 - source_accuracy) / len(ys) + accuracy * (1 - accuracy) / len(yt))
         rows.append({"source": source, "target": target, "source_accuracy": source_accuracy, "accuracy": accuracy,
-                     "accuracy_drop": source_accuracy - accuracy, "mmd2": test.mmd2, "mmd_p_value": test.p_value,
+                     "accuracy_drop": source_accuracy - accuracy, "drop_low": source_accuracy - accuracy - half,
+                     "drop_high": source_accuracy - accuracy + half, "n_source_test": len(ys), "n_target_test": len(yt),
+                     "mmd2": test.mmd2, "mmd_p_value": test.p_value,
                      "proxy_a_distance": proxy_a_distance(xs, xt, seed=seed)})
     return pd.DataFrame(rows)
+
+
+def _exact_p(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Two-sided p-values of Kendall's tau and Spearman's rho over every ordering of ``x`` (n <= 8).
+
+    With a handful of targets the large-sample approximations do not hold (scipy's Spearman
+    p-value is a t-approximation, 0 for a perfect ranking); the exact null counts orderings.
+    """
+    n = len(x)
+    if n < 3 or n > 8 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan, math.nan
+    rx, ry = stats.rankdata(x), stats.rankdata(y)
+
+    def rho(a: np.ndarray, axis: int = -1) -> np.ndarray:
+        a = a - a.mean(axis=axis, keepdims=True)
+        b = ry - ry.mean()
+        return (a * b).sum(axis=axis) / np.sqrt((a * a).sum(axis=axis) * (b * b).sum())
+
+    spearman = stats.permutation_test((rx,), rho, permutation_type="pairings", vectorized=True,
+                                      n_resamples=math.factorial(n), alternative="two-sided")
+    ties = len(np.unique(x)) < n or len(np.unique(y)) < n
+    kendall = stats.kendalltau(x, y, method="auto" if ties else "exact")
+    return float(kendall.pvalue), float(spearman.pvalue)
 
 
 def shift_correlation(frame: pd.DataFrame, *, measures: Sequence[str] = ("mmd2", "proxy_a_distance"),
                       by: str = "source") -> pd.DataFrame:
     """Rank correlation between each shift measure and the accuracy drop, per source model.
 
+    Each source model is measured on a handful of targets, so a rank correlation rests on that
+    many points: the table gives ``n_targets`` beside it and exact p-values (every ordering of up
+    to 8 targets is counted), which say how surprising the ranking would be if the measure were
+    unrelated to the drop, for these targets and this one draw of shifts and samples.
+
     Returns:
-        One row per source and measure: ``source``, ``measure``, ``n_targets`` and the rank
-        columns of :func:`~tlworkbench.diagnostics.score_correlation`: ``spearman_rho``,
-        ``spearman_p``, ``kendall_tau``, ``kendall_p`` (NaN when a measure has the same value on
-        every target, or there are fewer than 3 targets: it ranks nothing).
+        One row per source and measure: ``source``, ``measure``, ``n_targets``,
+        ``spearman_rho``, ``spearman_p``, ``kendall_tau``, ``kendall_p`` (p-values two-sided and
+        exact for up to 8 targets without ties, else scipy's; NaN when a measure has the same
+        value on every target, or there are fewer than 3 targets: it ranks nothing).
 
     Raises:
         DataError: a column is missing.
@@ -161,6 +198,11 @@ def shift_correlation(frame: pd.DataFrame, *, measures: Sequence[str] = ("mmd2",
     for key, part in frame.groupby(by, sort=False):
         if len(part) >= 3:
             table = score_correlation(part[[*measures, "accuracy_drop"]], accuracy="accuracy_drop")
+            drop = part["accuracy_drop"].to_numpy(dtype=np.float64)
+            for i, measure in enumerate(table["score"]):
+                kendall_p, spearman_p = _exact_p(part[measure].to_numpy(dtype=np.float64), drop)
+                if not math.isnan(kendall_p):
+                    table.loc[i, ["kendall_p", "spearman_p"]] = [kendall_p, spearman_p]
         else:  # too few targets to rank anything: NaN, as for a measure that never changes
             table = pd.DataFrame({"score": list(measures)})
         table = table.rename(columns={"score": "measure"}).assign(**{by: key, "n_targets": len(part)})
@@ -168,8 +210,58 @@ def shift_correlation(frame: pd.DataFrame, *, measures: Sequence[str] = ("mmd2",
     return pd.concat(tables, ignore_index=True)
 
 
+#: Pixel correlation at or above which two images count as near-copies (:func:`source_overlap`).
+NEAR_COPY = 0.99
+
+
+def _standardised(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Grey images resized to ``size`` (area), each flattened to zero mean and unit norm."""
+    x = images.float()
+    x = x.mean(dim=1, keepdim=True) if x.shape[1] > 1 else x
+    x = F.interpolate(x, size=(size, size), mode="area").flatten(1)
+    x = x - x.mean(dim=1, keepdim=True)
+    return x / x.norm(dim=1, keepdim=True).clamp_min(1e-9)
+
+
+def source_overlap(source: str, targets: Sequence[str], *, profile: str | Profile | None = None) -> pd.DataFrame:
+    """Whether a source model's training images include a target's test images, exact or resized.
+
+    A shifted target (``"mnist+blur0.5"``) is compared through the images it is made from. Each
+    target test image is compared with every source training image at the smaller of the two
+    resolutions (grey, area resizing, zero mean, unit norm): a Pearson correlation of at least
+    :data:`NEAR_COPY` counts as a near-copy. Exact copies are counted by
+    :func:`~tlworkbench.data.image_keys` where the sizes agree.
+
+    Returns:
+        One row per target: ``source``, ``target``, ``n_source_train``, ``n_target_test``,
+        ``exact_copies``, ``near_copies`` and ``max_correlation`` (the largest over the target's
+        test images).
+    """
+    prof = get_profile(profile)
+    targets = check_sequence(targets, "targets", "source_overlap", check_type, str, "a domain name")
+    train = load_dataset(source, split="train", profile=prof).images
+    found: dict[str, tuple[int, int, int, float]] = {}  # by the set a target is made from
+    rows = []
+    for target in targets:
+        base = target.partition("+")[0]
+        if base not in found:
+            test = load_dataset(base, split="test", profile=prof).images
+            exact = 0
+            if train.shape[1:] == test.shape[1:]:
+                keys = set(image_keys(train.numpy()))
+                exact = sum(k in keys for k in image_keys(test.numpy()))
+            size = min(train.shape[-1], test.shape[-1])
+            a, b = _standardised(train, size), _standardised(test, size)
+            best = torch.cat([(b[i:i + 500] @ a.T).max(dim=1).values for i in range(0, len(b), 500)])
+            found[base] = (len(test), exact, int((best >= NEAR_COPY).sum()), float(best.max()))
+        n_test, exact, near, top = found[base]
+        rows.append({"source": source, "target": target, "n_source_train": len(train), "n_target_test": n_test,
+                     "exact_copies": exact, "near_copies": near, "max_correlation": top})
+    return pd.DataFrame(rows)
+
+
 def domain_embedding(source: str, target: str, *, model: TransferModel | None = None, n: int = 500,
-                     adapted: bool = False, unlabelled: int = 2000, profile: str | Profile | None = None,
+                     adapted: bool = False, unlabelled: int = 1000, profile: str | Profile | None = None,
                      seed: int = 0, progress: bool | None = None) -> dict[str, object]:
     """Source-model features of ``n`` source and ``n`` target test images, for a 2-D embedding plot.
 
