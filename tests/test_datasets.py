@@ -374,6 +374,17 @@ def test_truncated_idx_file_is_a_corrupt_file_error(tmp_path, monkeypatch, fresh
         D.load_dataset("fashion_mnist", split="test")
 
 
+def test_opencv_digits_are_the_mnist_digits_redrawn_and_split_alike():
+    from tlworkbench.data import shared_images
+
+    opencv = {s: D.load_dataset("opencv_digits", split=s) for s in ("train", "test")}
+    mnist = {s: D.load_dataset("mnist", split=s) for s in ("train", "test")}
+    same = shared_images(opencv["test"], mnist["test"])
+    assert same["resized"] == len(opencv["test"]) and same["nearest_rms"] < 2  # seen: all 1,000, median 0.7
+    assert shared_images(opencv["test"], mnist["train"])["shared"] == 0
+    assert shared_images(opencv["train"], mnist["test"])["shared"] == 0
+
+
 def test_without_root_the_debian_only_sets_are_read_from_the_data_folder(tmp_path, monkeypatch, fresh_cache):
     monkeypatch.setenv("TLW_DATA", str(tmp_path / "data"))
     monkeypatch.setattr(offline, "FASHION_DIR", tmp_path / "nowhere")

@@ -55,10 +55,12 @@ def test_the_ranking_holds_on_another_draw():
 
 
 def test_no_source_trained_on_a_target_test_image(result):
-    # Seen: no exact or near copy; largest pixel correlation 0.981 (MNIST train against MNIST test).
+    # Seen: none, exact or redrawn. OpenCV's digits are MNIST's redrawn, but both sets are split
+    # alike, so the originals of OpenCV's test digits are in MNIST's test split (test_datasets.py).
     overlap = result.overlap
     assert len(overlap) == 13
-    assert (overlap["exact_copies"] == 0).all() and (overlap["near_copies"] == 0).all()
+    assert (overlap["exact_copies"] == 0).all() and (overlap["redrawn_copies"] == 0).all()
+    assert overlap.set_index(["source", "target"]).loc[("mnist", "opencv_digits"), "nearest_rms"] > 20
 
 
 def test_adabn_undoes_blur_but_not_inversion(result):

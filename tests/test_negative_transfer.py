@@ -236,3 +236,10 @@ def test_transfer_grid_rejects_bad_settings(kwargs, match):
 def test_run_takes_the_profile_by_keyword():
     with pytest.raises(TypeError):
         nt.run_negative_transfer("quick")
+
+
+def test_source_overlap_finds_digits_redrawn_at_another_size():
+    # OpenCV's digits are MNIST's redrawn at 20 px: an exact digest cannot see it, the check must
+    overlap = nt.source_overlap("mnist", sources=("opencv_digits",), profile="quick").set_index("source")
+    assert overlap.loc["opencv_digits", "in_target_train"] == 4000
+    assert overlap.loc["opencv_digits", "in_target_test"] == 1000

@@ -29,6 +29,7 @@ from .folders import load_image_folder, load_text_csv, load_text_folder
 from .loader import BatchLoader
 from .offline import DIGITS, read_idx, render_glyphs
 from .registry import DatasetCard, list_datasets, load_dataset, register_dataset
+from .overlap import shared_images
 from .sampling import few_shot_episodes, image_keys, split_indices, stratified_split, subsample, validation_split
 from .torchvision_sets import TORCHVISION_IMAGE_SIZE, torchvision_root
 
@@ -42,6 +43,7 @@ __all__ = [
     "load_dataset",
     "stratified_split",
     "subsample",
+    "shared_images",
     "few_shot_episodes",
     "split_indices",
     "image_keys",

@@ -31,7 +31,6 @@ from .remedy import (
 from .result import DomainMismatchResult, comparison_table, conclude, run_domain_mismatch
 from .shift import (
     ARCH,
-    NEAR_COPY,
     SOURCES,
     TARGETS,
     domain_embedding,
@@ -47,7 +46,6 @@ __all__ = [
     "ARCH",
     "SOURCES",
     "TARGETS",
-    "NEAR_COPY",
     "REMEDY_PAIRS",
     "BUDGETS",
     "PER_CLASS",

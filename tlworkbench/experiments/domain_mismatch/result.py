@@ -16,7 +16,7 @@ from ...diagnostics import gain_table
 from .._memo import memoized
 from .labels import BUDGETS, FIXED_LR, label_runs, rerun, saturation_runs
 from .remedy import METHODS, PER_CLASS, REMEDY_PAIRS, UNSUPERVISED, remedy_frame, remedy_gains, unsupervised_remedies
-from .shift import NEAR_COPY, SOURCES, TARGETS, shift_correlation, shift_table, source_models, source_overlap
+from .shift import SOURCES, TARGETS, shift_correlation, shift_table, source_models, source_overlap
 
 __all__ = ["DomainMismatchResult", "comparison_table", "conclude", "run_domain_mismatch"]
 
@@ -213,15 +213,18 @@ def _shift_lines(result: DomainMismatchResult) -> list[str]:
                  f"targets, which limits how finely it ranks them (Spearman {rhos}).")
     if len(result.overlap):
         ov = result.overlap
-        copies = ov[(ov["exact_copies"] > 0) | (ov["near_copies"] > 0)]
+        shared = ov["exact_copies"] + ov["redrawn_copies"]
+        copies = ov[shared > 0]
+        clean = int((shared == 0).sum())
         if len(copies):
             lines.append("Source training images reappear among target test images: " + ", ".join(
-                f"{_fmt_pair(r.source, r.target)} ({r.exact_copies} exact, {r.near_copies} near)"
-                for r in copies.itertuples()) + ".")
+                f"{_fmt_pair(r.source, r.target)} ({r.exact_copies + r.redrawn_copies} of {r.n_target_test}: "
+                f"{r.exact_copies} exact, {r.redrawn_copies} redrawn at another size)"
+                for r in copies.itertuples()) + f"; the drop of such a pair is measured on digits the model has "
+                f"seen, in another resolution and framing. The other {clean} of {len(ov)} pairs share none.")
         else:
-            lines.append(f"No target test image is a copy of a source training image, exact or resized (largest "
-                         f"pixel correlation {ov['max_correlation'].max():.3f}, below {NEAR_COPY}; "
-                         f"{len(ov)} source-target pairs checked).")
+            lines.append(f"No target test image is a copy of a source training image, exact or redrawn at another "
+                         f"size ({len(ov)} source-target pairs checked).")
     return lines
 
 

@@ -33,80 +33,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..._validate import check_float
 from ...config import Profile, get_profile
-from ...data import image_keys, load_dataset
+from ...data import load_dataset
+from ...data.overlap import TOLERANCE, grey_images, resize_images, shared_images
 from ...selection import Candidate, as_candidates
 
 __all__ = ["TOLERANCE", "grey_images", "shared_images", "pretraining_images", "check_leakage"]
 
-#: Root-mean-square grey-level difference (0-255) under which two images of the same size count as
-#: one image redrawn: redrawn copies measured here lie below 1.7, distinct digits above 7.9.
-TOLERANCE = 4.0
-
-
-def grey_images(data: Any) -> np.ndarray:
-    """The images of an :class:`~tlworkbench.data.ImageDataset` as ``(N, H, W)`` uint8 grey levels."""
-    x = data.images.numpy() if hasattr(data, "images") else np.asarray(data)
-    if x.ndim == 4:
-        x = x.mean(axis=1).round().astype(np.uint8) if x.shape[1] > 1 else x[:, 0]
-    return np.ascontiguousarray(x, dtype=np.uint8)
-
-
-def _resize(x: np.ndarray, size: int) -> np.ndarray:
-    if x.shape[1] == size and x.shape[2] == size:
-        return x
-    from PIL import Image
-
-    return np.stack([np.asarray(Image.fromarray(a).resize((size, size), Image.BICUBIC)) for a in x])
-
-
-def _nearest_rms(source: np.ndarray, target: np.ndarray, chunk: int = 1000) -> np.ndarray:
-    """For each source image, the RMS grey-level difference to its nearest target image."""
-    s = source.reshape(len(source), -1).astype(np.float32)
-    t = target.reshape(len(target), -1).astype(np.float32)
-    t2 = (t * t).sum(1)
-    out = np.empty(len(s), dtype=np.float64)
-    for i in range(0, len(s), chunk):
-        block = s[i:i + chunk]
-        d2 = (block * block).sum(1)[:, None] + t2[None, :] - 2.0 * block @ t.T
-        out[i:i + chunk] = np.sqrt(np.maximum(d2.min(axis=1), 0.0) / s.shape[1])
-    return out
-
-
-def shared_images(source: Any, target: Any, *, tolerance: float = TOLERANCE) -> dict[str, Any]:
-    """How many ``source`` images are copies of ``target`` images, exact or resized.
-
-    Args:
-        source: the images a model was pretrained on (a data set or an ``(N, H, W)`` array).
-        target: the target's images (the same forms).
-        tolerance: RMS grey levels under which a resized image counts as a copy.
-
-    Returns:
-        ``size`` (the common side compared at), ``exact`` (source images whose digest at that size
-        is a target image's), ``resized`` (further source images within ``tolerance`` of a target
-        image; 0 when the sizes were equal and no resizing took place), ``shared`` (their sum),
-        ``nearest_rms`` (median distance of a source image to its nearest target image, NaN when
-        the sizes were equal).
-
-    Example:
-        >>> a = np.zeros((2, 4, 4), np.uint8); a[1, 0, 0] = 9
-        >>> shared_images(a, a[:1])["exact"]
-        1
-    """
-    tolerance = check_float(tolerance, "tolerance", "shared_images", minimum=0.0)
-    s, t = grey_images(source), grey_images(target)
-    size = int(min(s.shape[1], t.shape[1]))
-    s, t_common = _resize(s, size), _resize(t, size)
-    exact = np.isin(np.array(image_keys(s), dtype=object), np.array(image_keys(t_common), dtype=object))
-    resized, nearest = 0, float("nan")
-    if grey_images(source).shape[1] != grey_images(target).shape[1]:
-        rms = _nearest_rms(s, t_common)
-        resized = int(((rms <= tolerance) & ~exact).sum())
-        nearest = float(np.median(rms))
-    n_exact = int(exact.sum())
-    return {"size": size, "exact": n_exact, "resized": resized, "shared": n_exact + resized, "nearest_rms": nearest}
-
+# the comparison itself lives in tlworkbench.data.overlap, shared by every experiment
 
 def pretraining_images(candidate: Candidate, *, profile: str | Profile | None = None) -> tuple[str, np.ndarray | None]:
     """What a candidate was pretrained on: a description, and the images when they are on disk.
@@ -123,7 +57,7 @@ def pretraining_images(candidate: Candidate, *, profile: str | Profile | None = 
         name = weights[4:].partition(":")[0]
         parts = [grey_images(load_dataset(name, split=s, profile=prof)) for s in ("train", "test")]
         if parts[0].shape[1:] != parts[1].shape[1:]:
-            parts[1] = _resize(parts[1], parts[0].shape[1])
+            parts[1] = resize_images(parts[1], parts[0].shape[1])
         return f"{name} (train and test splits)", np.concatenate(parts)
     return "ImageNet-1k photographs (not on disk: not checkable offline)", None
 
