@@ -93,3 +93,10 @@ def test_gain_table_says_what_is_missing():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gain_table(RUNS, arm_column="arm", baseline="scratch", by="budget", interval="t")  # n = 5: no warning
+
+
+def test_paired_difference_names_the_arms_in_its_verdict():
+    d = paired_difference(TRANSFER + 0.1, SCRATCH, names=("with source", "scratch"), unit="points")
+    assert d.verdict == "a better" and str(d).endswith("n = 5: with source better")
+    with pytest.raises(InvalidParameterError, match="'names' parameter of paired_difference"):
+        paired_difference(TRANSFER, SCRATCH, names=("one",))

@@ -20,7 +20,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._validate import check_bool, check_choice, check_fraction, check_int, check_optional, check_type
+from .._validate import (
+    check_bool,
+    check_choice,
+    check_fraction,
+    check_int,
+    check_optional,
+    check_sequence,
+    check_type,
+    param_error,
+)
 from ..errors import DataError, InvalidParameterError
 from ._arrays import as_per_seed
 
@@ -64,6 +73,7 @@ class PairedDifference:
         verdict: ``"a better"`` or ``"b better"`` when the interval excludes 0, otherwise
             ``"inconclusive"``.
         unit: printed after the mean (for example ``"points"``); empty for none.
+        names: what ``str()`` calls the two arms in its verdict (``"a"`` and ``"b"`` unless given).
     """
 
     mean: float
@@ -74,6 +84,7 @@ class PairedDifference:
     method: Literal["t", "bca"]
     verdict: Literal["a better", "b better", "inconclusive"]
     unit: str = ""
+    names: tuple[str, str] = ("a", "b")
 
     def __str__(self) -> str:
         places = _decimals(self.high - self.low, self.mean)
@@ -82,8 +93,10 @@ class PairedDifference:
             return f"{value:+.{places}f}".replace("-", "\N{MINUS SIGN}")
 
         unit = f" {self.unit}" if self.unit else ""
+        verdict = {"a better": f"{self.names[0]} better", "b better": f"{self.names[1]} better"}.get(
+            self.verdict, self.verdict)
         return (f"{signed(self.mean)}{unit} [{signed(self.low)}, {signed(self.high)}], "
-                f"{100 * self.level:g}% {_METHOD_NAMES[self.method]}, n = {self.n}: {self.verdict}")
+                f"{100 * self.level:g}% {_METHOD_NAMES[self.method]}, n = {self.n}: {verdict}")
 
 
 def paired_difference(
@@ -94,6 +107,7 @@ def paired_difference(
     method: Literal["t", "bca"] = "t",
     higher_is_better: bool = True,
     unit: str = "",
+    names: tuple[str, str] = ("a", "b"),
     n_resamples: int = 9999,
     seed: int = 0,
 ) -> PairedDifference:
@@ -117,6 +131,8 @@ def paired_difference(
         higher_is_better: whether larger results are better (accuracy) or worse (error); it
             only decides which arm the verdict names.
         unit: printed after the mean by ``str()``, e.g. ``"points"``.
+        names: the two arms' names, for the verdict ``str()`` prints (``"ImageNet better"``); the
+            ``verdict`` attribute keeps ``"a better"`` and ``"b better"``.
         n_resamples: bootstrap resamples for ``method="bca"`` (>= 100).
         seed: seed of the bootstrap (>= 0).
 
@@ -151,6 +167,9 @@ def paired_difference(
                           tuple(_METHOD_NAMES), error=InvalidParameterError)
     higher_is_better = check_bool(higher_is_better, "higher_is_better", func)
     unit = check_type(unit, "unit", func, str, "a string")
+    names = check_sequence(names, "names", func, check_type, str, "a string")
+    if len(names) != 2:
+        raise param_error("names", func, "two names, one per arm", names)
     n_resamples = check_int(n_resamples, "n_resamples", func, minimum=100)
     seed = check_int(seed, "seed", func, minimum=0)
     diff = x - y
@@ -177,7 +196,7 @@ def paired_difference(
     else:
         verdict = "inconclusive"
     return PairedDifference(mean=mean, low=low, high=high, n=n, level=level, method=method,
-                            verdict=verdict, unit=unit)
+                            verdict=verdict, unit=unit, names=(names[0], names[1]))
 
 
 @dataclass(frozen=True)

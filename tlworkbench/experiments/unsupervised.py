@@ -177,7 +177,8 @@ def paired_gains(runs: pd.DataFrame, *, value: str, by: Sequence[str], pair_on: 
     for group, part in runs.groupby(by, sort=False):
         wide = part.pivot(index=pair_on, columns="representation", values=value)
         for a, b in comparisons:
-            d: PairedDifference = paired_difference(100 * wide[a], 100 * wide[b], unit="points")
+            d: PairedDifference = paired_difference(100 * wide[a], 100 * wide[b], unit="points",
+                                                    names=(str(a), str(b)))
             rows.append({**dict(zip(by, group)), "comparison": f"{a} - {b}", "mean": d.mean, "low": d.low,
                          "high": d.high,
                          "n": d.n, "verdict": d.verdict, "interval": str(d), "diff": d})
