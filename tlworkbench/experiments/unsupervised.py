@@ -31,7 +31,8 @@ import pandas as pd
 
 from .._validate import check_choice, check_int, check_names, check_sequence
 from ..config import Profile, get_profile, resolve_progress
-from ..data import image_keys, load_dataset, stratified_split
+from ..data import load_dataset, stratified_split
+from ..data import shared_images as data_shared_images
 from ..diagnostics import PairedDifference, paired_difference
 from ..errors import DataError
 from ..features import extract_features
@@ -68,15 +69,15 @@ _BOOTSTRAP = 1999
 
 
 def shared_images(source: Any, target: Any) -> int:
-    """How many of ``target``'s images are exact copies of one of ``source``'s (uint8 arrays).
+    """How many of ``target``'s images are copies of one of ``source``'s (uint8 arrays), by
+    :func:`tlworkbench.data.shared_images`.
 
     Example:
         >>> a = np.zeros((3, 1, 4, 4), np.uint8); b = a.copy(); b[1:] += 1
         >>> shared_images(a, b)
         1
     """
-    keys = set(image_keys(np.asarray(source)))
-    return sum(k in keys for k in image_keys(np.asarray(target)))
+    return int(data_shared_images(np.asarray(target), np.asarray(source))["shared"])
 
 
 def embed_target(target: str = TARGET, *, source: str = SOURCE, n_test: int = N_TEST,

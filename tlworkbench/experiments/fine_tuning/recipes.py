@@ -12,7 +12,7 @@ from ..._validate import check_int
 from ...config import Profile, get_profile
 from ...training import LR_GRID, WEIGHT_DECAY_GRID, epochs_for_steps
 from ...zoo import TransferModel, load_model
-from ..feature_extraction import extra_backbones
+from ..feature_extraction import extra_backbones, scratch_steps
 
 __all__ = ["BACKBONE", "TARGET", "BATCH", "LOWER", "QUICK_LR_GRID", "FINE_TUNE_STEPS", "scratch_steps", "Recipe",
            "RECIPES", "recipes_for", "grid_for", "weight_change"]
@@ -36,14 +36,11 @@ QUICK_LR_GRID = LR_GRID[2:]
 FINE_TUNE_STEPS = 60
 
 
-def scratch_steps(per_class: int) -> int:
-    """Optimizer steps of the small CNN from scratch at ``per_class`` labels per class: 200 plus 5
-    per label per class, at most 450 (notebook 01's rule). On the first seed's validation split of
-    ``animal_mnist`` (28 px, lr 3e-3 / 1e-2) the best validation accuracy over 400 steps at 10 labels
-    per class was reached within the first 100; over 600 steps at 50 labels per class it was .94 /
-    .95 by step 450 and .94 / .95 at 600. Each run's last quarter of epochs is checked again in
-    :func:`~tlworkbench.experiments.fine_tuning.conclude`."""
-    return min(450, 200 + 5 * check_int(per_class, "per_class", "scratch_steps", minimum=1))
+# The scratch recipe takes notebook 01's step rule (:func:`scratch_steps`). On the first seed's
+# validation split of ``animal_mnist`` (28 px, lr 3e-3 / 1e-2) the best validation accuracy over
+# 400 steps at 10 labels per class was reached within the first 100; over 600 steps at 50 labels
+# per class it was .94 / .95 by step 450 and .94 / .95 at 600. Each run's last quarter of epochs
+# is checked again in :func:`~tlworkbench.experiments.fine_tuning.conclude`.
 
 
 @dataclass(frozen=True)
