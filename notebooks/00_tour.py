@@ -16,6 +16,8 @@
 # %% [markdown]
 # # 00 · A tour of transfer learning
 #
+# [Glossary](../docs/glossary.md): the terms of these notebooks in English and Japanese.
+#
 # **Question.** What does a pretrained model already know, and what are the three steps that
 # adapt it to a new task?
 #
@@ -116,7 +118,7 @@ result.runs
 # images it got most confidently wrong (highest loss), which show the silhouettes the ImageNet
 # features confuse.
 
-# %%
+# %% tags=["key_figure"]
 plots.plot_confusion(result.evaluation.y_true, result.evaluation.y_pred,
                      classes=result.evaluation.classes);
 
@@ -130,3 +132,54 @@ result.summary
 
 # %%
 print(result.conclusion)
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to change one thing, predict what happens, and run it. Write your
+# prediction down before you run a cell. The last line of each cell checks the result:
+# `sheet.check(key, answer)` says "Right:" and why, or "Not yet:" and where to look. Try a wrong
+# answer too.
+
+# %%
+from tlworkbench.exercises import exercise_sheet
+from tlworkbench.experiments import exercises_tour
+
+sheet = exercise_sheet(exercises_tour)
+sheet
+
+# %% [markdown]
+# ### Exercise 1 · A head for five classes
+#
+# The head above has 12,810 parameters for 10 classes. How many for 5 classes? Predict, then run.
+
+# %%
+model5 = tlw.load_model("efficientnet_lite0", num_classes=5)
+head_params = sum(p.numel() for p in model5.head.parameters())
+sheet.check("head_params", head_params)
+
+# %% [markdown]
+# ### Exercise 2 · Unfreeze one more group
+#
+# With the backbone frozen only the head trains. Unfreeze the backbone's last group (`top`) as
+# well: more or fewer parameters than the head alone, and how many in all?
+
+# %%
+import copy
+
+from tlworkbench.freezing import count_parameters
+
+unfrozen = copy.deepcopy(target_model)
+groups = list(tlw.trainable_table(unfrozen)["group"])
+tlw.unfreeze(unfrozen, [groups[-2]])
+sheet.check("unfreeze_last", count_parameters(unfrozen)[0])
+
+# %% [markdown]
+# ### Exercise 3 · Fewer labels
+#
+# The probe had 20 labels per class. With 5 (4 to train, 1 to choose the penalty), what test
+# accuracy do you expect? One seed, the same test images.
+
+# %%
+accuracy_5 = exercises_tour.probe_accuracy(5)
+sheet.check("fewer_labels", accuracy_5)

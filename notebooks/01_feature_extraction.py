@@ -16,6 +16,8 @@
 # %% [markdown]
 # # 01 · Feature extraction: a frozen ImageNet network as a feature extractor
 #
+# [Glossary](../docs/glossary.md): the terms of these notebooks in English and Japanese.
+#
 # **Question.** A network trained on ImageNet's 1.3 million photos is kept frozen; only a linear
 # classifier (a *probe*) is trained on its features for a new task. Against a small network
 # trained from scratch on the same labels, does that save labels, on which targets, at which
@@ -94,7 +96,7 @@ result = fx.run_feature_extraction(profile=prof.name)
 # Test accuracy against the label budget, mean over the seeds; the band is the 95% t-interval of
 # the mean.
 
-# %%
+# %% tags=["key_figure"]
 efficiency = result.efficiency
 fig, axes = plt.subplots(1, len(targets), figsize=(5 * len(targets), 3.8), sharey=True, layout="constrained")
 for ax, (target, part) in zip(axes, efficiency.groupby("target", sort=False)):
@@ -208,3 +210,38 @@ print(result.conclusion)
 # and fine-tuning (notebook 02) lets the backbone itself adapt. In the full profile the images are
 # larger, the budgets and seeds more, and the torchvision ImageNet backbones
 # found in the torch hub cache (`tlw.list_models()`, column `offline`) are probed beside Lite0.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to change one thing, predict what happens, and run it. Write your
+# prediction down before you run a cell. The last line of each cell checks the result:
+# `sheet.check(key, answer)` says "Right:" and why, or "Not yet:" and where to look. Try a wrong
+# answer too.
+
+# %%
+from tlworkbench.exercises import exercise_sheet
+from tlworkbench.experiments.feature_extraction import exercises as fx_exercises
+
+sheet = exercise_sheet(fx_exercises)
+sheet
+
+# %% [markdown]
+# ### Exercise 1 · Smaller input images
+#
+# The probe reads the silhouettes at 64 px. At 32 px, what happens to its accuracy (10 labels per
+# class, 500 test images)? Predict, then run.
+
+# %%
+at_64, at_32 = fx_exercises.probe_accuracy(size=64), fx_exercises.probe_accuracy(size=32)
+sheet.check("smaller_images", at_32)
+
+# %% [markdown]
+# ### Exercise 2 · Features from halfway up
+#
+# Take the features after `stage5` instead of the last layer. Better or worse for animal
+# silhouettes?
+
+# %%
+at_stage5 = fx_exercises.probe_accuracy(depth="stage5")
+sheet.check("earlier_depth", at_stage5)

@@ -16,6 +16,8 @@
 # %% [markdown]
 # # 02 · Fine-tuning
 #
+# [Glossary](../docs/glossary.md): the terms of these notebooks in English and Japanese.
+#
 # **Question.** When does it pay to let the pretrained layers themselves learn, rather than only a
 # new head on frozen features, and does either beat a small network trained from scratch?
 #
@@ -138,7 +140,7 @@ result.gains.round(2)
 # Validation accuracy per epoch of the first seed's chosen runs at the larger budget (the probe
 # trains on its own and is scored once). The small CNN's curve shows whether it had levelled off.
 
-# %%
+# %% tags=["key_figure"]
 big = max(budgets)
 plots.plot_history({k.split(" @ ")[0]: h for k, h in result.histories.items()
                     if k.endswith(f"@ {big}") and not k.startswith(ftx.PROBE)}, metric="accuracy");
@@ -188,3 +190,106 @@ result.summary()
 
 # %%
 print(result.conclusion)
+
+# %% [markdown]
+# ## The training loop, by hand
+#
+# `tlw.fit` hides its loop inside the package. Here is one written in plain PyTorch: a small CNN
+# from its seeded random start learns from 20 MNIST digits per class with SGD (momentum 0.9) at a
+# constant learning rate, in batches of 32, for ten epochs. Each epoch visits the images in an
+# order drawn from a generator seeded with the seed and the epoch, the order `fit`'s loader uses.
+#
+# Then `fit` trains a copy of the same start with the same recipe: `optimizer="sgd"`,
+# `schedule=None` (no one-cycle schedule), `min_steps=0` (no floor on the number of steps) and
+# `bn_stats="running"` (PyTorch's moving BatchNorm statistics). "The same" is meant strictly:
+# the largest difference between the two models' weights is shown below, and on a CPU it is 0.
+# `fit`'s defaults add an AdamW optimiser, the one-cycle schedule, a step floor for small data and
+# per-epoch BatchNorm statistics on top of this loop.
+
+# %%
+import copy
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from tlworkbench.experiments.fine_tuning import exercises as ft_exercises
+
+loop = ft_exercises.LOOP
+net = tlw.load_model("small_cnn", num_classes=10, seed=loop["seed"])
+twin = copy.deepcopy(net)  # the same start, for fit
+loop_train, loop_test = ft_exercises.loop_data(net)
+images, labels = net.transforms(loop_train.images), loop_train.targets  # normalised images, labels
+
+# %% tags=["hand_loop"]
+lr, epochs, batch_size, seed = loop["lr"], loop["epochs"], loop["batch_size"], loop["seed"]
+torch.manual_seed(seed)
+optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+net.train()
+losses = []
+for epoch in range(epochs):
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+    total = 0.0
+    for first in range(0, len(labels), batch_size):
+        batch = order[first:first + batch_size]
+        loss = F.cross_entropy(net(images[batch]), labels[batch])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(batch)
+    losses.append(total / len(labels))
+net.eval()
+
+# %%
+history = ft_exercises.fit_like_the_loop(twin, loop_train, lr=lr, epochs=epochs, batch_size=batch_size, seed=seed)
+fit_losses = history.frame.query("split == 'train'")["loss"].tolist()
+largest_difference = max((a - b).abs().max().item() for a, b in zip(net.state_dict().values(),
+                                                                     twin.state_dict().values())
+                         if a.is_floating_point())
+pd.DataFrame({"hand-written loop": [tlw.evaluate(net, loop_test).accuracy, losses[-1]],
+              "tlw.fit": [tlw.evaluate(twin, loop_test).accuracy, fit_losses[-1]]},
+             index=["test accuracy", "last epoch's training loss"]).assign(
+    **{"largest weight difference": [largest_difference, largest_difference]})
+
+# %%
+ax = plt.figure(figsize=(6, 3)).gca()
+ax.plot(range(1, epochs + 1), losses, "o-", label="hand-written loop")
+ax.plot(range(1, epochs + 1), fit_losses, "x--", label="tlw.fit")
+ax.set_xlabel("epoch")
+ax.set_ylabel("training loss")
+ax.legend();
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to change one thing, predict what happens, and run it. Write your
+# prediction down before you run a cell. The last line of each cell checks the result:
+# `sheet.check(key, answer)` says "Right:" and why, or "Not yet:" and where to look. Try a wrong
+# answer too.
+
+# %%
+from tlworkbench.exercises import exercise_sheet
+
+sheet = exercise_sheet(ft_exercises)
+sheet
+
+# %% [markdown]
+# ### Exercise 1 · freeze_to
+#
+# `tlw.freeze_to(model, 8)` freezes the first eight groups (stem to stage7). How many parameters
+# still train?
+
+# %%
+frozen8 = tlw.load_model("efficientnet_lite0", num_classes=10, image_size=prof.image_size)
+tlw.freeze_to(frozen8, 8)
+sheet.check("freeze_to", tlw.count_parameters(frozen8)[0])
+
+# %% [markdown]
+# ### Exercise 2 · A learning rate ten times higher
+#
+# Change `lr` in the loop above from 0.05 to 0.5 (or run the same recipe through `fit` as below).
+# Predict the test accuracy after the same ten epochs.
+
+# %%
+accuracy_high = ft_exercises.loop_accuracy(0.5)
+sheet.check("rate_too_high", accuracy_high)

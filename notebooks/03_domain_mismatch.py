@@ -16,6 +16,8 @@
 # %% [markdown]
 # # 03 · Domain mismatch: the same task in another domain
 #
+# [Glossary](../docs/glossary.md): the terms of these notebooks in English and Japanese.
+#
 # **Question.** A digit recogniser trained on one kind of digits is shown another kind: printed
 # digits instead of handwriting, blurred scans, coloured or inverted images. The task has not
 # changed (ten digits), only the domain: *transductive* transfer. How much accuracy is lost, can
@@ -89,7 +91,7 @@ result = dm.run_domain_mismatch(profile=prof.name, seed=seed)
 # %%
 result.shift.round(3)
 
-# %%
+# %% tags=["key_figure"]
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for ax, (source, part) in zip(axes, result.shift.groupby("source", sort=False)):
     plots.plot_shift(part, x="mmd2", y="accuracy_drop", ax=ax)
@@ -222,3 +224,39 @@ result.comparisons[["comparison", "pair", "per_class", "n", "gain (points)", "lo
 
 # %%
 print(result.conclusion)
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to change one thing, predict what happens, and run it. Write your
+# prediction down before you run a cell. The last line of each cell checks the result:
+# `sheet.check(key, answer)` says "Right:" and why, or "Not yet:" and where to look. Try a wrong
+# answer too.
+
+# %%
+from tlworkbench.exercises import exercise_sheet
+from tlworkbench.experiments.domain_mismatch import exercises as dm_exercises
+
+sheet = exercise_sheet(dm_exercises)
+sheet
+
+# %% [markdown]
+# ### Exercise 1 · AdaBN on inverted digits
+#
+# The printed-digit model reads dark digits on a light ground badly. Re-estimate its BatchNorm
+# statistics on the target's unlabelled images (AdaBN): how much comes back?
+
+# %%
+before = dm_exercises.adabn_accuracy("mnist+invert1", adapt=False)
+after = dm_exercises.adabn_accuracy("mnist+invert1")
+sheet.check("adabn_inverted", after)
+
+# %% [markdown]
+# ### Exercise 2 · Which shift is larger?
+#
+# Real handwriting, or the same handwriting in random colours: which lies farther from printed
+# digits in the source model's features? Predict, then measure MMD² on 300 images of each.
+
+# %%
+mmd = dm_exercises.shift_pair("mnist", "mnist+colour1")
+sheet.check("farther_shift", max(mmd, key=mmd.get))

@@ -16,6 +16,8 @@
 # %% [markdown]
 # # 04 · Negative transfer
 #
+# [Glossary](../docs/glossary.md): the terms of these notebooks in English and Japanese.
+#
 # **Question.** When does starting from a pretrained source make the target task *worse*, worse
 # than what, and can one tell before training on the target?
 #
@@ -144,7 +146,7 @@ result.choices.pivot_table(index=["per_class", "source", "depth"], columns="valu
 # *random* layers (no source at all) shows what freezing costs by itself, and a source harms only
 # where its line lies below that one.
 
-# %%
+# %% tags=["key_figure"]
 named = result.runs.replace({"arm": {nt.NO_SOURCE: "random layers (no source)"}})
 plots.plot_gap_panels(named, panel="depth", hue="arm", baseline="scratch", titles="frozen",
                       shade_label="below scratch");
@@ -179,3 +181,39 @@ result.ranking.round(3)
 
 # %%
 print(result.conclusion)
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to change one thing, predict what happens, and run it. Write your
+# prediction down before you run a cell. The last line of each cell checks the result:
+# `sheet.check(key, answer)` says "Right:" and why, or "Not yet:" and where to look. Try a wrong
+# answer too.
+
+# %%
+from tlworkbench.exercises import exercise_sheet
+from tlworkbench.experiments.negative_transfer import exercises as nt_exercises
+
+sheet = exercise_sheet(nt_exercises)
+sheet
+
+# %% [markdown]
+# ### Exercise 1 · Which source's features?
+#
+# Freeze the small CNN pretrained on printed digits, or on clothes, and train only a linear probe
+# on 10 MNIST labels per class (5 seeds, the same penalty for both). Which gives the lower error?
+
+# %%
+errors = {source: nt_exercises.frozen_probe_errors(source) for source in ("font_digits", "fashion_mnist", "none")}
+mean_errors = {source: sum(e) / len(e) for source, e in errors.items()}
+sheet.check("better_source", min(["font_digits", "fashion_mnist"], key=mean_errors.get))
+
+# %% [markdown]
+# ### Exercise 2 · The gap, by hand
+#
+# The negative-transfer gap of the clothes source against the same layers left random
+# (`"none"`), paired on the seed. Positive is negative transfer. Predict its sign, then compute it.
+
+# %%
+gap = tlw.diagnostics.negative_transfer_gap(errors["fashion_mnist"], errors["none"])
+sheet.check("gap_by_hand", round(100 * gap.gap, 1))

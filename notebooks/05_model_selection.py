@@ -16,6 +16,8 @@
 # %% [markdown]
 # # 05 · Model selection: which pretrained model should I fine-tune?
 #
+# [Glossary](../docs/glossary.md): the terms of these notebooks in English and Japanese.
+#
 # **Question.** Given a zoo of pretrained models and a new task with few labels, can we tell
 # which model will transfer best *before* fine-tuning any of them, and does such a score tell us
 # more than a rule that never looks at the task?
@@ -144,7 +146,7 @@ result.vs_scratch.round(2)
 # the interval in brackets is a percentile bootstrap over the candidates: with this few of them
 # it is wide. The last panel is the heuristic: parameter count.
 
-# %%
+# %% tags=["key_figure"]
 ms.plot_score_vs_accuracy(result);
 
 # %% [markdown]
@@ -170,3 +172,39 @@ result.timing.round(1)
 
 # %%
 print(result.conclusion)
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to change one thing, predict what happens, and run it. Write your
+# prediction down before you run a cell. The last line of each cell checks the result:
+# `sheet.check(key, answer)` says "Right:" and why, or "Not yet:" and where to look. Try a wrong
+# answer too.
+
+# %%
+from tlworkbench.exercises import exercise_sheet
+from tlworkbench.experiments.model_selection import exercises as ms_exercises
+
+sheet = exercise_sheet(ms_exercises)
+sheet
+
+# %% [markdown]
+# ### Exercise 1 · One swap at the top
+#
+# A score ranks six candidates as the tuned fine-tune does, but swaps the best two. What is
+# Kendall's τ?
+
+# %%
+truth = [0, 1, 2, 3, 4, 5]
+score = [0, 1, 2, 3, 5, 4]
+sheet.check("one_swap", round(float(ms.kendall_tau_b(score, truth)), 3))
+
+# %% [markdown]
+# ### Exercise 2 · LogME before any training
+#
+# LogME of two small CNNs' frozen features on 20 MNIST labels per class: printed digits or
+# clothes, which does it prefer?
+
+# %%
+logme = ms_exercises.logme_scores()
+sheet.check("logme_choice", max(logme, key=logme.get))

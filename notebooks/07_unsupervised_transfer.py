@@ -16,6 +16,8 @@
 # %% [markdown]
 # # 07 · Unsupervised transfer: a representation for a target without labels
 #
+# [Glossary](../docs/glossary.md): the terms of these notebooks in English and Japanese.
+#
 # **Question.** A target arrives with no labels at all. Can a representation learned elsewhere
 # still help, to group its images into classes (clustering) or to flag images of a kind never
 # seen before (novelty or threat detection)? And does it matter whether that representation was
@@ -87,7 +89,7 @@ ae.table
 # alike. NMI (normalised mutual information) and ARI (adjusted Rand index) compare the clusters
 # with the true classes; ARI is 0 for a random partition. One dot per seed, a bar at the mean.
 
-# %%
+# %% tags=["key_figure"]
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True, layout="constrained")
 for ax, (norm, part) in zip(axes, result.clustering.groupby("norm", sort=False)):
     plots.plot_cluster_scores(part, metric="nmi", ax=ax)
@@ -175,3 +177,37 @@ print(result.conclusion)
 # not have been made on this target without labelled anomalies. A detector for real threats
 # should be validated on examples of known anomalies before it is trusted. In the full profile
 # the images are larger and every training image is used.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to change one thing, predict what happens, and run it. Write your
+# prediction down before you run a cell. The last line of each cell checks the result:
+# `sheet.check(key, answer)` says "Right:" and why, or "Not yet:" and where to look. Try a wrong
+# answer too.
+
+# %%
+from tlworkbench.exercises import exercise_sheet
+from tlworkbench.experiments import exercises_unsupervised as ux_exercises
+
+sheet = exercise_sheet(ux_exercises)
+sheet
+
+# %% [markdown]
+# ### Exercise 1 · The wrong number of clusters
+#
+# Ask k-means for five clusters instead of ten on the raw pixels. What happens to NMI?
+
+# %%
+nmi = {k: ux_exercises.pixel_nmi(k) for k in (5, 10)}
+sheet.check("five_clusters", nmi[5])
+
+# %% [markdown]
+# ### Exercise 2 · A detector turned around
+#
+# Negate the k-NN detector's scores, so that the most typical images are flagged first. What is
+# its AUROC now?
+
+# %%
+flipped = {flip: ux_exercises.pixel_auroc(flip) for flip in (False, True)}
+sheet.check("flipped_scores", flipped[True])

@@ -125,3 +125,51 @@ def test_run_notebooks_executes_in_the_profile_over_local_sockets(tmp_path, capf
     executed = nbformat.read(tmp_path / "out" / "00_tiny.ipynb", as_version=4)
     assert executed.cells[-1].outputs[0]["text"] == "quick\n"
     assert "without encryption" not in capfd.readouterr().err
+
+
+def _made_up_notebook(path: Path, *, title: str, question: str, conclusion: str, key_tag: bool = False) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\n**Question.** {question}\nsecond line.\n\nMore text."),
+                nbformat.v4.new_code_cell("plots.plot_samples(x)"),
+                nbformat.v4.new_code_cell("result = run_thing(profile=prof.name)"),
+                nbformat.v4.new_code_cell("plots.plot_history(h)", metadata={"tags": ["key_figure"]} if key_tag else {}),
+                nbformat.v4.new_code_cell("print(result.conclusion)"),
+                nbformat.v4.new_code_cell("sheet.check('k', 1)")]
+    for i in (1, 3):
+        nb.cells[i].outputs = [nbformat.v4.new_output("display_data", data={"image/png": PNG + str(i)})]
+    nb.cells[4].outputs = [nbformat.v4.new_output("stream", name="stdout", text=conclusion + "\n")]
+    nb.cells[5].outputs = [nbformat.v4.new_output("stream", name="stdout", text="Right: 1.\n")]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_the_report_opens_with_each_question_conclusion_key_figure_and_link(tmp_path):
+    _made_up_notebook(tmp_path / "00_a.ipynb", title="00 · A tour", question="What *does* it `know`?",
+                      conclusion="Probe minus scratch +3 points [−3, +9], n = 5, inconclusive. More.")
+    results = pd.DataFrame([{"notebook": "00_a", "status": "ok", "seconds": 21.0, "error": ""},
+                            {"notebook": "01_b", "status": "failed", "seconds": 3.0, "error": "PapermillExecutionError: x"}])
+    page = cli.write_report(results, tmp_path, profile="quick").read_text()
+    card = page[page.index("<section class='notebook' id='nb-00_a'>"):page.index("</section>")]
+    assert "<h2>00 · A tour</h2>" in card
+    assert "<b>Question.</b> What <i>does</i> it <code>know</code>? second line.</p>" in card
+    assert "Probe minus scratch +3 points [−3, +9], n = 5, inconclusive. More." in card
+    assert f"base64,{PNG}3'" in card  # the first figure after the experiment's run_ cell
+    assert "<a href='00_a.html'>the executed notebook</a>" in card and (tmp_path / "00_a.html").exists()
+    assert "Failed: PapermillExecutionError: x" in page and "<style>" in page
+    assert page.index("id='nb-00_a'") < page.index("<h2>The run</h2>")  # the cards come first
+    assert cli.headline(tmp_path / "00_a.ipynb") == "Probe minus scratch +3 points [−3, +9], n = 5, inconclusive."
+
+
+def test_a_cell_tagged_key_figure_wins(tmp_path):
+    path = _made_up_notebook(tmp_path / "00_a.ipynb", title="t", question="q", conclusion="c", key_tag=True)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].metadata["tags"] = ["key_figure"]
+    nbformat.write(nb, path)
+    assert cli.key_figure(path) == PNG + "1"
+    assert cli.notebook_intro(path) == ("t", "q second line.")
+
+
+def test_the_numbered_notebooks_state_their_question():
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        title, question = cli.notebook_intro(path)
+        assert title[:2] == path.name[:2] and question.endswith("?"), path.name

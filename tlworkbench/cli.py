@@ -2,8 +2,9 @@
 
 ``tlw report`` (or ``python -m tlworkbench.cli report``) executes ``notebooks/NN_*.ipynb`` with papermill in the
 chosen profile, saves each executed notebook and its HTML under ``runs/``, and writes
-``runs/report.html``: per notebook its wall time, its plots and its summary tables (the outputs
-of cells tagged ``summary``), with a link to the whole executed notebook. ``tlw notebooks DIR``
+``runs/report.html``: it opens with each notebook's question, its conclusion (the headline, with
+n and intervals) and its key figure, linked to the whole executed notebook, then the run's wall
+times, one figure of each plot kind and each notebook's summary tables (cells tagged ``summary``). ``tlw notebooks DIR``
 copies the notebooks into ``DIR`` (from a checkout, or from the copy an installed package keeps
 under ``<prefix>/share/tlworkbench/notebooks``), and ``tlw lab [DIR]`` opens JupyterLab there.
 """
@@ -20,10 +21,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-__all__ = ["notebooks_folder", "copy_notebooks", "run_notebooks", "plot_kinds", "gallery", "headline", "results_markdown", "write_report", "main"]
+__all__ = ["notebooks_folder", "copy_notebooks", "run_notebooks", "plot_kinds", "gallery", "conclusion", "headline", "notebook_intro", "key_figure",
+           "results_markdown", "write_report", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Where an installed package keeps its notebooks (pyproject.toml's data-files).
@@ -168,18 +171,81 @@ def _gallery_html(executed: list[Path]) -> str:
     return "\n".join(parts)
 
 
-def headline(nb_path: Path) -> str:
-    """The first sentence of the last printed text of an executed notebook (its conclusion)."""
+def _stdout(cell: Any) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
+
+
+def conclusion(nb_path: Path) -> str:
+    """The conclusion an executed notebook printed: the output of its cell that prints a
+    ``conclusion`` (the last such), else its last printed text."""
     import nbformat
 
     nb = nbformat.read(nb_path, as_version=4)
-    texts = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-             if o.get("output_type") == "stream" and o.get("name") == "stdout" and o.get("text", "").strip()]
-    if not texts:
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    printed = [_stdout(c).strip() for c in code if "conclusion" in c.source and _stdout(c).strip()]
+    if not printed:
+        printed = [_stdout(c).strip() for c in code if _stdout(c).strip()]
+    return printed[-1] if printed else ""
+
+
+def headline(nb_path: Path) -> str:
+    """The first sentence of an executed notebook's conclusion (see :func:`conclusion`)."""
+    text = conclusion(nb_path)
+    if not text:
         return ""
-    first = texts[-1].strip().splitlines()[0]
+    first = text.splitlines()[0]
     end = re.search(r"(?<=[a-z0-9)%])\.(\s|$)", first)
     return first[: end.end()].strip() if end else first
+
+
+def notebook_intro(nb_path: Path) -> tuple[str, str]:
+    """The title (the first heading, without ``#``) and the question (the paragraph that starts with
+    ``**Question.**``, without that label) of a notebook; empty strings where there are none."""
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    title = question = ""
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        if not title:
+            match = re.search(r"^#\s+(.+)$", cell.source, flags=re.M)
+            title = match.group(1).strip() if match else ""
+        if not question:
+            match = re.search(r"\*\*Question\.?\*\*\s*(.+?)(?:\n\s*\n|$)", cell.source, flags=re.S)
+            question = " ".join(match.group(1).split()) if match else ""
+        if title and question:
+            break
+    return title, question
+
+
+def key_figure(nb_path: Path) -> str:
+    """The notebook's key figure (base64 PNG): the first figure of a cell tagged ``key_figure``, else
+    the first figure a ``plots.`` call draws after the experiment's ``run_`` cell, else the first."""
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+
+    def png(cell: Any) -> str:
+        return next((o["data"]["image/png"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})), "")
+
+    tagged = [png(c) for c in cells if "key_figure" in c.get("metadata", {}).get("tags", []) and png(c)]
+    if tagged:
+        return tagged[0]
+    run = next((i for i, c in enumerate(cells) if re.search(r"\brun_\w+\(", c.source)), 0)
+    after = [png(c) for c in cells[run:] if "plots." in c.source and png(c)]
+    anywhere = [png(c) for c in cells if png(c)]
+    return (after or anywhere or [""])[0]
+
+
+def _md_inline(text: str) -> str:
+    """Escaped text with Markdown's ``code``, **bold** and *italics* as HTML."""
+    out = html.escape(text)
+    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+    out = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", out)
+    return re.sub(r"(?<![\w*])\*([^*\s][^*]*)\*(?![\w*])", r"<i>\1</i>", out)
 
 
 def results_markdown(results: pd.DataFrame, out: Path, *, profile: str) -> str:
@@ -192,14 +258,69 @@ def results_markdown(results: pd.DataFrame, out: Path, *, profile: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The report's style sheet: readable on a projector and in a browser window alike.
+CSS = """
+body { font: 17px/1.5 system-ui, -apple-system, "Segoe UI", "Noto Sans", "IPAexGothic", sans-serif;
+       color: #1d232b; background: #fafafa; margin: 0; }
+main { max-width: 1000px; margin: 0 auto; padding: 1.5rem 2rem 4rem; }
+h1 { font-size: 2rem; margin-bottom: .2rem; } h2 { margin-top: 2.5rem; border-bottom: 2px solid #d7dde5; }
+.meta { color: #5a6573; margin-top: 0; } nav ol { columns: 2; padding-left: 1.2rem; }
+section.notebook { background: #fff; border: 1px solid #d7dde5; border-radius: 8px; padding: .4rem 1.4rem 1rem;
+                   margin: 1.4rem 0; box-shadow: 0 1px 3px rgba(0,0,0,.06); }
+section.notebook h2 { border: none; margin-top: .8rem; }
+.question { font-size: 1.05rem; } .headline { background: #eef5ff; border-left: 4px solid #2f6fde;
+             padding: .6rem 1rem; margin: .8rem 0; }
+.failed { background: #fff0f0; border-left-color: #c62828; }
+figure { margin: .8rem 0; text-align: center; } figure img, img { max-width: 100%; height: auto; }
+table { border-collapse: collapse; font-size: .92rem; margin: .6rem 0; } th, td { border: 1px solid #d7dde5;
+        padding: .25rem .55rem; text-align: right; } th { background: #f0f3f7; }
+code { background: #f0f3f7; padding: 0 .25rem; border-radius: 3px; } .status-ok { color: #1b7f3b; }
+.status-failed { color: #c62828; font-weight: bold; } details { margin: .8rem 0; }
+"""
+
+
+def _overview(row: Any, executed: Path) -> str:
+    """One notebook's card: title, question, headline, key figure and link."""
+    name = html.escape(row.notebook)
+    title, question, text, figure = row.notebook, "", "", ""
+    if executed.exists():
+        title, question = notebook_intro(executed)
+        title = title or row.notebook
+        text = conclusion(executed) if row.status == "ok" else ""
+        figure = key_figure(executed)
+    parts = [f"<section class='notebook' id='nb-{name}'><h2>{_md_inline(title)}</h2>"]
+    if question:
+        parts.append(f"<p class='question'><b>Question.</b> {_md_inline(question)}</p>")
+    if row.status == "ok":
+        parts.append(f"<p class='headline'>{html.escape(text) or 'No conclusion was printed.'}</p>")
+    else:
+        parts.append(f"<p class='headline failed'>Failed: {html.escape(row.error)}</p>")
+    if figure:
+        parts.append(f"<figure><img alt='key figure of {name}' src='data:image/png;base64,{figure}'></figure>")
+    link = f"<a href='{name}.html'>the executed notebook</a> · " if executed.exists() else ""
+    parts.append(f"<p>{link}<span class='status-{row.status}'>{row.status}</span>, {row.seconds:.0f} s</p>"
+                 "</section>")
+    return "\n".join(parts)
+
+
 def write_report(results: pd.DataFrame, out: Path, *, profile: str) -> Path:
-    """Write ``out/report.html`` (and each notebook's HTML) from executed notebooks in ``out``."""
+    """Write ``out/report.html`` (and each notebook's HTML) from executed notebooks in ``out``.
+
+    The page opens with one card per notebook (its question, its conclusion with n and intervals,
+    its key figure and a link to the whole executed notebook), then the run's table, the
+    FreezePanel screenshot, one figure of each plot kind, and each notebook's summary tables.
+    """
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter()
-    parts = [f"<h1>tlworkbench report</h1><p>profile: <b>{profile}</b>, "
+    executed = {row.notebook: out / f"{row.notebook}.ipynb" for row in results.itertuples()}
+    nav = "".join(f"<li><a href='#nb-{html.escape(r.notebook)}'>{html.escape(r.notebook)}</a>"
+                  f" <span class='status-{r.status}'>{r.status}</span></li>" for r in results.itertuples())
+    parts = [f"<h1>tlworkbench report</h1><p class='meta'>profile: <b>{profile}</b>, "
              f"{time.strftime('%Y-%m-%d %H:%M')}, Python {sys.version.split()[0]}</p>",
-             results.to_html(index=False)]
+             f"<nav><ol>{nav}</ol></nav>"]
+    parts.extend(_overview(row, executed[row.notebook]) for row in results.itertuples())
+    parts.append("<h2>The run</h2>" + results.to_html(index=False))
     shot = out / "freeze_panel.png"
     if shot.exists():
         b64 = base64.b64encode(shot.read_bytes()).decode()
@@ -210,23 +331,25 @@ def write_report(results: pd.DataFrame, out: Path, *, profile: str) -> Path:
         parts.append("<h2>FreezePanel in JupyterLab</h2><p>No screenshot: the browser test "
                      "(tests/test_browser.py, run by <code>make report</code>) did not run here; it needs "
                      "Debian's chromium and the playwright package.</p>")
-    ran = [out / f"{row.notebook}.ipynb" for row in results.itertuples()]
-    parts.append(_gallery_html([p for p in ran if p.exists()]))
+    parts.append(_gallery_html([p for p in executed.values() if p.exists()]))
+    parts.append("<h2>Every notebook's tables and figures</h2>")
     for row in results.itertuples():
-        executed = out / f"{row.notebook}.ipynb"
-        parts.append(f"<h2>{html.escape(row.notebook)}</h2><p>{row.status}, {row.seconds:.0f} s"
-                     + (f" — {html.escape(row.error)}" if row.error else "") + "</p>")
-        if not executed.exists():
+        path = executed[row.notebook]
+        if not path.exists():
             continue
-        body, _ = exporter.from_filename(str(executed))
+        body, _ = exporter.from_filename(str(path))
         (out / f"{row.notebook}.html").write_text(body, encoding="utf-8")
-        parts.append(f"<p><a href='{row.notebook}.html'>the executed notebook</a></p>")
-        images, tables = _outputs(executed)
+        images, tables = _outputs(path)
+        parts.append(f"<details><summary><b>{html.escape(row.notebook)}</b>: {len(tables)} tables, "
+                     f"{len(images)} figures</summary>")
         parts.extend(tables)
         parts.extend(f"<img style='max-width:700px' src='data:image/png;base64,{img}'>" for img in images)
+        parts.append("</details>")
     report = out / "report.html"
-    report.write_text("<html><head><meta charset='utf-8'><title>tlworkbench report</title></head><body>"
-                      + "\n".join(parts) + "</body></html>", encoding="utf-8")
+    report.write_text("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+                      "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+                      f"<title>tlworkbench report</title><style>{CSS}</style></head><body><main>"
+                      + "\n".join(parts) + "</main></body></html>", encoding="utf-8")
     return report
 
 
