@@ -21,8 +21,11 @@ from typing import Any
 
 import torch
 
-from .._validate import (check_choice, check_float, check_int, check_optional, check_type, param_error)
+from .._validate import (check_choice, check_float, check_fraction, check_int, check_optional, check_type,
+                         param_error)
 from ..config import Profile, get_device, get_profile, resolve_progress
+from ..data.augment import augmented
+from ..data.sampling import validation_split
 from ..errors import InvalidParameterError, UnknownNameError, UnknownStrategyError
 from ..features import FeatureCache, prepare_data
 from ..zoo import TransferModel
@@ -50,7 +53,8 @@ def fit(model: TransferModel, train: Any, val: Any = None, *, strategy: str = "f
         resume: bool | str | os.PathLike = False,
         callbacks: Sequence[Callable[[int, History], Any]] = (), progress: bool | None = None,
         profile: str | Profile | None = None, loss: TrainingLoss | None = None, min_steps: int | None = None,
-        bn_stats: str = "epoch") -> History:
+        bn_stats: str = "epoch", augment: Callable[[torch.Tensor], torch.Tensor] | str | bool | None = None,
+        val_fraction: float | None = None) -> History:
     """Train ``model`` on ``train`` with a transfer-learning strategy.
 
     Strategies:
@@ -149,6 +153,15 @@ def fit(model: TransferModel, train: Any, val: Any = None, *, strategy: str = "f
         bn_stats: ``"epoch"``: BatchNorm layers that train hold the average of the current
             epoch's batch statistics at the end of each epoch; ``"running"``: PyTorch's moving
             average with each layer's own momentum (see above).
+        augment: augmentation of the training batches of the phases that run the backbone
+            (:mod:`tlworkbench.data.augment`): ``"light"``, ``"standard"``, ``True`` (the
+            profile's default: ``"light"`` in the quick profile, ``"standard"`` in the full
+            one), a callable on one uint8 ``(C, H, W)`` image (a ``torchvision.transforms.v2``
+            pipeline), or ``None`` (default: none). A phase that trains the head on cached
+            features reads the plain images; validation never sees augmentation.
+        val_fraction: carve a stratified validation split of this share of each class out of
+            ``train`` (:func:`~tlworkbench.data.validation_split`, drawn with ``seed``) when
+            ``val`` is not given; the best epoch is then chosen on it.
 
     Returns:
         The :class:`History`; the model holds the best (or last) weights, in eval mode.
@@ -214,8 +227,15 @@ def fit(model: TransferModel, train: Any, val: Any = None, *, strategy: str = "f
     for g, m in (lr_mult or {}).items():
         check_choice(g, "lr_mult", func, list(model.groups), error=UnknownNameError, what="a dict keyed by")
         mults[g] = check_float(m, f"lr_mult[{g!r}]", func, minimum=0.0)
+    val_fraction = check_optional(val_fraction, check_fraction, "val_fraction", func)
+    if val_fraction is not None:
+        if val is not None:
+            raise InvalidParameterError("Pass either val or val_fraction to fit, not both: val_fraction carves the "
+                                        "validation data out of train.")
+        train, val = validation_split(train, fraction=val_fraction, seed=seed)
     train = prepare_data(model, train, param="train", min_classes=2)
     val = prepare_data(model, val, param="val") if val is not None else None
+    batch_data = augmented(train, augment, profile=prof) if augment is not None else train
     asked = epochs
     epochs = _total_epochs(strategy, asked, head_epochs, min_steps, -(-len(train) // batch_size), batch_size)
     phases, note = plan(model, strategy, epochs, from_group=from_group, head_epochs=head_epochs,
@@ -233,14 +253,16 @@ def fit(model: TransferModel, train: Any, val: Any = None, *, strategy: str = "f
               "optimizer": optimizer if isinstance(optimizer, str) else "custom", "schedule": schedule,
               "seed": seed, "from_group": from_group, "head_epochs": head_epochs, "train": getattr(train, "name", ""),
               "n_train": len(train), "loss": "cross_entropy" if loss is None else type(loss).__name__,
-              "min_steps": min_steps, "bn_stats": bn_stats}
+              "min_steps": min_steps, "bn_stats": bn_stats,
+              "augment": augment if augment is None or isinstance(augment, (str, bool)) else "custom",
+              "val_fraction": val_fraction}
     run = Run(model=model, train=train, val=val, strategy=strategy, phases=phases, epochs=epochs, lr=lr,
               batch_size=batch_size, optimizer=optimizer, weight_decay=weight_decay, schedule=schedule,
               warmup=warmup, mults=mults, patience=patience, seed=seed, device=device,
               label_smoothing=label_smoothing, max_grad_norm=max_grad_norm, cache=cache, cache_dir=cache_dir,
               checkpoint=Path(checkpoint) if checkpoint is not None else None, callbacks=list(callbacks),
               progress=progress, config=config, step_loss=loss if loss is not None else TrainingLoss(),
-              bn_stats=bn_stats)
+              bn_stats=bn_stats, batch_data=batch_data)
     if run.epoch_steps is not None:  # the loss hook sets the length of an epoch
         epochs = _total_epochs(strategy, asked, head_epochs, min_steps, run.epoch_steps, batch_size)
         run.epochs = config["epochs"] = epochs

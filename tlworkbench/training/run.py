@@ -42,6 +42,8 @@ class Run:
 
     def __init__(self, **kw: Any) -> None:
         self.__dict__.update(kw)
+        if kw.get("batch_data") is None:  # the training batches of phases that run the backbone
+            self.batch_data = self.train
         self.history = History(self.strategy)
         self.rows: list[dict[str, Any]] = []
         self.done = 0  # epochs completed
@@ -209,14 +211,15 @@ class Run:
                 self.stream = self._cycle(start)
             self.stream_at = start + self.epoch_steps
             return self.epoch_steps, itertools.islice(self.stream, self.epoch_steps)
-        loader = self.train.loader(self.batch_size, shuffle=True, seed=self.seed, device=self.device)
+        # augmented batches (when asked) in phases that run the backbone; cached features read plain images
+        loader = self.batch_data.loader(self.batch_size, shuffle=True, seed=self.seed, device=self.device)
         loader.epoch = epoch - 1  # the shuffle depends on the epoch only, so a resumed run sees the same order
         return len(loader), iter(loader)
 
     def _cycle(self, start: int) -> Iterator[tuple[Any, torch.Tensor]]:
         """Full training batches without end, from the ``start``-th batch on."""
         size = min(self.batch_size, len(self.train))
-        loader = self.train.loader(size, shuffle=True, seed=self.seed, device=self.device, drop_last=True)
+        loader = self.batch_data.loader(size, shuffle=True, seed=self.seed, device=self.device, drop_last=True)
         rounds, skip = divmod(start, len(loader))
         while True:
             loader.epoch = rounds

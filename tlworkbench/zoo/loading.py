@@ -20,13 +20,18 @@ import torch
 
 from .._validate import check_bool, check_int, check_kwargs, check_optional, check_type, param_error
 from ..config import Profile, is_online_allowed
-from ..errors import MissingAssetError, NoWeightsError, did_you_mean
+from ..errors import CorruptFileError, InvalidParameterError, MissingAssetError, NoWeightsError, did_you_mean
 from .model import TransferModel, head_weight_key, new_head
 from .registry import WEIGHTS_PROVIDERS, ModelSpec, get_spec, weights_provider
 from .transforms import ImageTransform, TextTransform
 from .weights import load_into, load_state_dict, read_card
 
-__all__ = ["load_model"]
+__all__ = ["load_model", "read_saved_model", "SAVED_MODEL_FORMAT", "SAVED_MODEL_SUFFIXES"]
+
+#: The ``format`` entry of a file written by :func:`tlworkbench.saving.save_model`, and its version.
+SAVED_MODEL_FORMAT = ("tlworkbench-model", 1)
+#: Suffixes that make ``load_model`` read its argument as a saved model even before the file is found.
+SAVED_MODEL_SUFFIXES = (".pt", ".pth", ".tlw")
 
 _PUBLISHED = ("pretrained", "imagenet", "imagenet1k")
 _WEIGHTS_FORMS = ("'default', 'pretrained', None, " + ", ".join(f"'{p}:<key>'" for p in WEIGHTS_PROVIDERS)
@@ -39,8 +44,12 @@ def load_model(name: str, *, num_classes: int | None = None, weights: str | os.P
                **unknown: Any) -> TransferModel:
     """Build a zoo model, load its weights and (optionally) replace its head.
 
+    ``name`` may also be the path of a model saved by :func:`tlworkbench.saving.save_model`
+    (an existing file, or a name ending in ``.pt``, ``.pth`` or ``.tlw``): the model comes back
+    whole, with its weights, class names and transforms (:func:`read_saved_model`).
+
     Args:
-        name: a name from :func:`~tlworkbench.zoo.list_models`.
+        name: a name from :func:`~tlworkbench.zoo.list_models`, or the path of a saved model.
         num_classes: outputs of a fresh head; ``None`` keeps the pretrained head.
         weights: ``"default"`` (the published weights where there are some, else a random
             initialisation), ``"pretrained"`` (the published weights; an error when there are
@@ -74,6 +83,15 @@ def load_model(name: str, *, num_classes: int | None = None, weights: str | os.P
     """
     func = "load_model"
     check_kwargs(unknown, func, _KEYWORDS)
+    if _is_saved_model(name):
+        given = {k: v for k, v in (("num_classes", num_classes), ("classes", classes), ("seed", seed),
+                                   ("epochs", epochs)) if v is not None}
+        if weights != "default" or given:
+            raise InvalidParameterError(
+                f"load_model({str(name)!r}) reads a saved model whole (weights, classes, transforms); "
+                f"{', '.join([*given, *(['weights'] if weights != 'default' else [])])} cannot be changed "
+                "there. Load it, then call model.replace_head(...) for another head.")
+        return read_saved_model(name, image_size=image_size)
     spec = get_spec(check_type(name, "name", func, str, "a model name (a str)"))
     num_classes = check_optional(num_classes, check_int, "num_classes", func, minimum=1)
     image_size = check_optional(image_size, check_int, "image_size", func, minimum=16, maximum=1024)
@@ -210,3 +228,69 @@ def _published_state(spec: ModelSpec, profile: str | Profile | None) -> dict[str
             f"into {str(hub)!r}, or run with TLW_PROFILE=full on a machine that is online."
         )
     raise MissingAssetError(f"The weights of {spec.name!r} are not installed. {spec.install}")
+
+
+def _is_saved_model(name: Any) -> bool:
+    if isinstance(name, os.PathLike):
+        return True
+    if not isinstance(name, str):
+        return False
+    return Path(name).suffix.lower() in SAVED_MODEL_SUFFIXES or ("/" in name and Path(name).expanduser().is_file())
+
+
+def read_saved_model(path: str | os.PathLike, *, image_size: int | None = None) -> TransferModel:
+    """Rebuild a model written by :func:`tlworkbench.saving.save_model`.
+
+    The file is one sealed archive (:func:`~tlworkbench.zoo.weights.save_state_dict`): its
+    digest is checked, then it is read with ``torch.load(..., weights_only=True)``, so no code
+    in it runs. The architecture is built from the zoo card named inside, without downloading
+    weights, and every weight is loaded strictly.
+
+    Args:
+        path: the file.
+        image_size: input side for the transforms (default: the one saved).
+
+    Returns:
+        The :class:`TransferModel` in eval mode, with ``classes``, ``transforms``, ``weights``,
+        ``bn_policy``, ``lr_mult`` and ``metrics`` (a dict) as saved.
+
+    Raises:
+        MissingAssetError: the file does not exist.
+        CorruptFileError: the digest differs, or the file is not a saved model.
+        UnknownModelError: the architecture it names is not in this version's zoo.
+        IncompatibleWeightsError: the weights do not fit the architecture.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise MissingAssetError(f"The saved model {str(path)!r} does not exist. Write one with "
+                                "tlw.save_model(model, path), or pass a model name from tlw.list_models().")
+    content = load_state_dict(path, what="saved model")
+    fmt = (content.get("format"), content.get("version"))
+    if fmt[0] != SAVED_MODEL_FORMAT[0] or not isinstance(content.get("state_dict"), dict):
+        raise CorruptFileError(f"{str(path)!r} is not a model saved by tlw.save_model (no "
+                               f"{SAVED_MODEL_FORMAT[0]!r} format entry). A plain state dict loads with "
+                               "tlw.load_model(name, weights=path).")
+    if fmt[1] != SAVED_MODEL_FORMAT[1]:
+        raise CorruptFileError(f"{str(path)!r} has saved-model version {fmt[1]!r}; this version reads "
+                               f"{SAVED_MODEL_FORMAT[1]}. Save it again with this version.")
+    spec = get_spec(str(content["name"]))
+    state = content["state_dict"]
+    build = spec.extra["random"] if "random" in spec.extra else spec.build
+    backbone, _, _ = build()
+    head = new_head(backbone.feature_dim, _head_size(state), spec.head_dropout)
+    t = dict(content.get("transforms") or {})
+    if spec.modality == "text":
+        transforms: Any = TextTransform(str(spec.extra["folder"]()), max_length=image_size or t.get("max_length")
+                                        or spec.input_size)
+    else:
+        transforms = ImageTransform(image_size or t.get("size", spec.input_size), t.get("channels", spec.channels),
+                                    tuple(t.get("mean", spec.mean)), tuple(t.get("std", spec.std)))
+    classes = content.get("classes")
+    model = TransferModel(backbone, head, spec, transforms, classes=list(classes) if classes is not None else None,
+                          weights=content.get("weights"))
+    load_into(model, state, what=f"weights in {str(path)!r}",
+              fix="The file was saved from another version of this architecture; save it again.")
+    model.bn_policy = str(content.get("bn_policy", "frozen"))
+    model.lr_mult = {str(k): float(v) for k, v in (content.get("lr_mult") or {}).items()}
+    model.metrics = dict(content.get("metrics") or {})
+    return model.eval()

@@ -6,18 +6,20 @@ the small functions that make and read heads.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
 from .._validate import check_int, param_error
-from ..errors import InvalidParameterError, NoWeightsError
+from ..errors import DataError, InvalidParameterError, MissingAssetError, NoWeightsError
 from .registry import ModelSpec
 
-__all__ = ["TransferModel", "new_head", "head_weight_key"]
+__all__ = ["TransferModel", "new_head", "head_weight_key", "predict_proba_frame", "PREDICT_INPUTS"]
 
 
 class TransferModel(nn.Module):
@@ -36,6 +38,8 @@ class TransferModel(nn.Module):
             on 1,000 ``animal_mnist`` images: .929 test accuracy either way, ``"train"`` 30%
             slower (the head phase cannot use cached features).
         lr_mult: learning-rate multiplier per group name (missing groups: 1).
+        metrics: numbers measured on the model (test accuracy ...), kept by
+            :func:`tlworkbench.saving.save_model` and read back with the model.
     """
 
     def __init__(self, backbone: nn.Module, head: nn.Module, spec: ModelSpec, transforms: Any, *,
@@ -49,6 +53,7 @@ class TransferModel(nn.Module):
         self.weights = weights
         self.bn_policy = "frozen"
         self.lr_mult: dict[str, float] = {}
+        self.metrics: dict[str, Any] = {}
 
     @property
     def name(self) -> str:
@@ -105,6 +110,46 @@ class TransferModel(nn.Module):
         self.classes = names
         return self
 
+    def predict(self, x: Any) -> Any:
+        """Predict the class of raw inputs: image files, PIL images, arrays, tensors (or texts).
+
+        Each input is read as the model reads its data: images are converted to RGB (transparency
+        composed onto white), resized and normalised by ``model.transforms``; texts are tokenised.
+        Arrays are ``(H, W)``, ``(H, W, C)`` (numpy's layout) or ``(C, H, W)`` (torch's), uint8 or
+        float in [0, 1]; a 4-d array or tensor is a batch. The model is read in eval mode and left in
+        the mode it was in.
+
+        Args:
+            x: one input or a list of inputs (see :data:`PREDICT_INPUTS`).
+
+        Returns:
+            A DataFrame indexed by input (file name, or position), with ``prediction`` (the class
+            name) and ``probability`` (its softmax probability). :meth:`predict_proba` gives every
+            class's probability.
+
+        Raises:
+            InvalidParameterError: an input of another kind, or no input.
+            MissingAssetError: a path that does not exist.
+            DataError: a file that is not an image, or an array of another shape.
+
+        Example:
+            >>> model.predict(["cat.png", "dog.jpg"])        # doctest: +SKIP
+                     prediction  probability
+            input
+            cat.png         cat        0.962
+        """
+        proba = predict_proba_frame(self, x, func="predict")
+        out = proba.idxmax(axis=1).to_frame("prediction")
+        out["probability"] = proba.max(axis=1)
+        return out
+
+    def predict_proba(self, x: Any) -> Any:
+        """Every class's probability for raw inputs: a DataFrame, one row per input, one column per class.
+
+        Reads ``x`` as :meth:`predict` does.
+        """
+        return predict_proba_frame(self, x)
+
     def extra_repr(self) -> str:
         return f"name={self.spec.name!r}, weights={self.weights!r}"
 
@@ -142,3 +187,108 @@ def head_weight_key(state: dict[str, Any]) -> str:
         raise NoWeightsError("The weight file has no head weights ('head.*.weight'); it was not saved "
                              "from a TransferModel. Load it with load_state_dict into model.backbone.")
     return keys[-1]
+
+
+# --- predicting on raw inputs: files, PIL images, arrays, tensors, texts
+
+#: Inputs that :meth:`TransferModel.predict` reads, as named in its errors.
+PREDICT_INPUTS = ("a path to an image file", "a PIL image", "a numpy array", "a torch tensor",
+                  "a list of these", "a str or a list of str (text models)")
+_PREDICT_BATCH = 64
+
+
+def _image_tensor(item: Any, func: str) -> torch.Tensor:
+    """One image as a ``(C, H, W)`` tensor: uint8, or float in [0, 1]."""
+    import numpy as np
+    from PIL import Image
+
+    if isinstance(item, (str, os.PathLike)):
+        path = Path(item).expanduser()
+        if not path.is_file():
+            raise MissingAssetError(f"{func} cannot find the image file {str(path)!r}.")
+        try:
+            with Image.open(path) as im:
+                item = _rgb(im)
+        except OSError as err:
+            raise DataError(f"{func} cannot read {str(path)!r} as an image ({err}).") from err
+    if isinstance(item, Image.Image):
+        item = np.array(_rgb(item))
+    if isinstance(item, np.ndarray):
+        if item.dtype == np.bool_:
+            item = item.astype(np.uint8) * 255
+        t = torch.from_numpy(np.ascontiguousarray(item))
+        if t.ndim == 3 and t.shape[-1] in (1, 3, 4) and t.shape[0] not in (1, 3):
+            t = t.permute(2, 0, 1)  # numpy images are (H, W, C)
+    elif isinstance(item, torch.Tensor):
+        t = item.detach().cpu()
+    else:
+        raise param_error("x", func, "; ".join(PREDICT_INPUTS), item)
+    if t.ndim == 2:
+        t = t.unsqueeze(0)
+    if t.ndim != 3 or t.shape[0] not in (1, 3, 4):
+        raise DataError(f"{func} reads images shaped (H, W), (H, W, C) or (C, H, W) with 1, 3 or 4 channels. "
+                        f"Got shape {tuple(t.shape)} instead.")
+    t = t[:3]  # an alpha channel is dropped
+    return t if t.dtype == torch.uint8 else t.float()
+
+
+def _rgb(im: Any) -> Any:
+    """A PIL image in RGB; transparency is composed onto white (how such images are seen)."""
+    from PIL import Image
+
+    if im.mode in ("RGBA", "LA", "P", "PA"):
+        im = im.convert("RGBA")
+        back = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        return Image.alpha_composite(back, im).convert("RGB")
+    return im.convert("RGB")
+
+
+def _as_items(x: Any) -> tuple[list[Any], list[str]]:
+    """Split ``x`` into single inputs, with a name for each (file names where known)."""
+    import numpy as np
+
+    if isinstance(x, (np.ndarray, torch.Tensor)) and x.ndim == 4:
+        items = list(x if isinstance(x, torch.Tensor) or x.shape[-1] not in (1, 3, 4)
+                     else np.ascontiguousarray(x))
+    elif isinstance(x, (list, tuple)):
+        items = list(x)
+    else:
+        items = [x]
+    names = [Path(i).name if isinstance(i, (str, os.PathLike)) else str(k) for k, i in enumerate(items)]
+    return items, names
+
+
+def predict_proba_frame(model: TransferModel, x: Any, *, func: str = "predict_proba") -> Any:
+    """Class probabilities of ``model`` for raw inputs, one row per input (see :meth:`TransferModel.predict`)."""
+    import pandas as pd
+
+    items, names = _as_items(x)
+    if not items:
+        raise param_error("x", func, "at least one input", x)
+    t = model.transforms
+    text = model.spec.modality == "text"
+    if text and not all(isinstance(i, str) for i in items):
+        raise param_error("x", func, "a str or a list of str for a text model", items[0])
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    probs = []
+    try:
+        with torch.no_grad():
+            for s in range(0, len(items), _PREDICT_BATCH):
+                chunk = items[s:s + _PREDICT_BATCH]
+                if text:
+                    batch = {k: v.to(device) for k, v in t(list(chunk)).items()}
+                else:
+                    # each image is resized alone: files differ in size
+                    resized = [t.resize(_image_tensor(i, func).unsqueeze(0)) for i in chunk]
+                    batch = t.normalize(torch.cat([r.float().div(255.0) if r.dtype == torch.uint8 else r
+                                                   for r in resized])).to(device)
+                probs.append(torch.softmax(model(batch).float(), dim=1).cpu())
+    finally:
+        model.train(was_training)
+    p = torch.cat(probs).numpy()
+    classes = model.classes if model.classes is not None else [str(i) for i in range(p.shape[1])]
+    return pd.DataFrame(p, index=pd.Index(names, name="input"), columns=[str(c) for c in classes])
+
+
