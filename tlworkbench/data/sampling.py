@@ -129,7 +129,7 @@ def validation_split(dataset: Any, *, fraction: float = 0.2, seed: int = 0) -> t
 
 
 def few_shot_episodes(dataset: Any, *, n_way: int, k_shot: int, n_query: int = 15, n_episodes: int = 10,
-                      seed: int = 0) -> Iterator[tuple[Any, Any]]:
+                      seed: int = 0, groups: Sequence[Any] | np.ndarray | None = None) -> Iterator[tuple[Any, Any]]:
     """N-way K-shot episodes: ``(support, query)`` pairs whose labels are renumbered 0..n_way-1.
 
     The arguments are checked when the function is called; the episodes are drawn as they are
@@ -142,11 +142,24 @@ def few_shot_episodes(dataset: Any, *, n_way: int, k_shot: int, n_query: int = 1
         n_query: query examples per class.
         n_episodes: how many episodes.
         seed: the seed of the draws.
+        groups: one group per example (the font a glyph is drawn in, the person who wrote it):
+            each episode then splits the groups at random into two halves and draws the support
+            from one half and the queries from the other, so that no query shares its group with
+            a support example. ``None``: support and queries are drawn from all examples.
 
     Raises:
         InvalidParameterError: ``n_way`` is not an int of at least 2, or ``k_shot``, ``n_query``
-            or ``n_episodes`` is not a positive int.
-        DataError: fewer classes than ``n_way``, or a class with fewer than ``k_shot + n_query``.
+            or ``n_episodes`` is not a positive int, or ``groups`` does not give one group per
+            example (or fewer than two groups).
+        DataError: fewer classes than ``n_way``, or a class with fewer than ``k_shot + n_query``
+            (with ``groups``: fewer than ``k_shot`` on the support side or ``n_query`` on the query side).
+
+    Example:
+        >>> from tlworkbench.data import ImageDataset
+        >>> data = ImageDataset(torch.zeros(12, 1, 4, 4, dtype=torch.uint8), np.repeat([0, 1, 2], 4), ["a", "b", "c"])
+        >>> support, query = next(few_shot_episodes(data, n_way=2, k_shot=1, n_query=1, groups=np.tile([0, 1], 6)))
+        >>> len(support), len(query), support.classes == query.classes
+        (2, 2, True)
     """
     func = "few_shot_episodes"
     n_way = check_int(n_way, "n_way", func, minimum=2)
@@ -157,24 +170,44 @@ def few_shot_episodes(dataset: Any, *, n_way: int, k_shot: int, n_query: int = 1
     if n_way > len(dataset.classes):
         raise DataError(f"The 'n_way' parameter of {func} is {n_way}, but {dataset.name!r} has "
                         f"{len(dataset.classes)} classes. Use n_way <= {len(dataset.classes)}.")
-    return _episodes(dataset, n_way, k_shot, n_query, n_episodes, seed)
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.ndim != 1 or len(groups) != len(dataset.targets) or len(np.unique(groups)) < 2:
+            raise InvalidParameterError(f"The 'groups' parameter of {func} must give one group per example "
+                                        f"({len(dataset.targets)}), with at least two groups; got "
+                                        f"{getattr(groups, 'shape', None)}. Use None for no groups.")
+    return _episodes(dataset, n_way, k_shot, n_query, n_episodes, seed, groups)
 
 
 def _episodes(dataset: Any, n_way: int, k_shot: int, n_query: int, n_episodes: int,
-              seed: int) -> Iterator[tuple[Any, Any]]:
+              seed: int, groups: np.ndarray | None = None) -> Iterator[tuple[Any, Any]]:
     labels = dataset.targets.numpy()
     rng = np.random.default_rng(seed)
+    names = np.unique(groups) if groups is not None else None
     for _ in range(n_episodes):
         classes = np.sort(rng.choice(len(dataset.classes), size=n_way, replace=False))
+        on_support = None
+        if groups is not None and names is not None:
+            half = rng.permutation(names)[: len(names) // 2]
+            on_support = np.isin(groups, half)
         sup, qry = [], []
         for c in classes:
             members = np.flatnonzero(labels == c)
-            if len(members) < k_shot + n_query:
-                raise DataError(f"Class {dataset.classes[c]!r} has {len(members)} examples; an episode needs "
-                                f"k_shot + n_query = {k_shot + n_query}. Lower k_shot or n_query.")
-            pick = rng.permutation(members)[:k_shot + n_query]
-            sup.append(pick[:k_shot])
-            qry.append(pick[k_shot:])
+            if on_support is None:
+                if len(members) < k_shot + n_query:
+                    raise DataError(f"Class {dataset.classes[c]!r} has {len(members)} examples; an episode needs "
+                                    f"k_shot + n_query = {k_shot + n_query}. Lower k_shot or n_query.")
+                pick = rng.permutation(members)
+                sup.append(pick[:k_shot])
+                qry.append(pick[k_shot:k_shot + n_query])
+                continue
+            s_members, q_members = members[on_support[members]], members[~on_support[members]]
+            if len(s_members) < k_shot or len(q_members) < n_query:
+                raise DataError(f"Class {dataset.classes[c]!r} has {len(s_members)} examples in the support's "
+                                f"groups and {len(q_members)} in the query's; an episode needs k_shot = {k_shot} "
+                                f"and n_query = {n_query}. Lower k_shot or n_query.")
+            sup.append(rng.permutation(s_members)[:k_shot])
+            qry.append(rng.permutation(q_members)[:n_query])
         yield (_relabel(dataset, np.concatenate(sup), classes), _relabel(dataset, np.concatenate(qry), classes))
 
 

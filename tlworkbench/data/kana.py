@@ -1,0 +1,190 @@
+"""Kana glyphs rendered from the Japanese fonts that Debian packages: classes no source model saw.
+
+The 46 basic hiragana and the 46 basic katakana, each drawn in up to twelve typefaces (IPA and
+IPAex Gothic and Mincho, VL Gothic, Takao Gothic and six weights and widths of M+), white on
+black at 28 px and centred by their ink, as MNIST digits are. No model of the workbench is
+trained on a Japanese script, so the set is a new alphabet for few-shot learning: each image
+records the font it was drawn in (:func:`render_kana` returns it), so that an episode can take its
+support images from some fonts and its queries from others.
+
+The registered set ``kana`` splits by script: ``train`` holds the hiragana (the classes on which
+choices are made) and ``test`` the katakana (the classes on which a few-shot method is scored);
+the two splits share no class. Class names are the Hepburn romanisations, lower case for hiragana
+("ka") and upper case for katakana ("KA"), as linguists write them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._validate import check_choice, check_int, check_sequence
+from ..config import Profile, data_home
+from ..errors import MissingAssetError
+from .containers import ImageDataset
+
+__all__ = ["HIRAGANA", "KATAKANA", "ROMAJI", "KANA_FONTS", "KANA_INSTALL", "kana_fonts", "render_kana",
+           "load_kana", "RENDERS_PER_FONT", "kana_card"]
+
+HIRAGANA = "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん"
+KATAKANA = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワヲン"
+ROMAJI = ("a i u e o ka ki ku ke ko sa shi su se so ta chi tsu te to na ni nu ne no ha hi fu he ho ma mi mu me mo "
+          "ya yu yo ra ri ru re ro wa wo n").split()
+
+#: The typefaces, as (name, file, Debian folder): gothic and mincho, thin to black.
+KANA_FONTS = (
+    ("IPAGothic", "ipag.ttf", "/usr/share/fonts/opentype/ipafont-gothic"),
+    ("IPAMincho", "ipam.ttf", "/usr/share/fonts/opentype/ipafont-mincho"),
+    ("IPAexGothic", "ipaexg.ttf", "/usr/share/fonts/opentype/ipaexfont-gothic"),
+    ("IPAexMincho", "ipaexm.ttf", "/usr/share/fonts/opentype/ipaexfont-mincho"),
+    ("VL Gothic", "VL-Gothic-Regular.ttf", "/usr/share/fonts/truetype/vlgothic"),
+    ("Takao Gothic", "TakaoGothic.ttf", "/usr/share/fonts/truetype/takao-gothic"),
+    ("M+ 1 Thin", "Mplus1-Thin.otf", "/usr/share/fonts/opentype/mplus"),
+    ("M+ 1 Regular", "Mplus1-Regular.otf", "/usr/share/fonts/opentype/mplus"),
+    ("M+ 1 Black", "Mplus1-Black.otf", "/usr/share/fonts/opentype/mplus"),
+    ("M+ 2 Light", "Mplus2-Light.otf", "/usr/share/fonts/opentype/mplus"),
+    ("M+ 2 ExtraBold", "Mplus2-ExtraBold.otf", "/usr/share/fonts/opentype/mplus"),
+    ("M+ 1 Code Medium", "Mplus1Code-Medium.otf", "/usr/share/fonts/opentype/mplus"),
+)
+KANA_INSTALL = ("sudo apt-get install fonts-ipafont-gothic fonts-ipafont-mincho fonts-ipaexfont-gothic "
+                "fonts-ipaexfont-mincho fonts-vlgothic fonts-mplus fonts-takao-gothic")
+#: Images per font and class: the quick profile draws each glyph twice per font, the full one five times.
+RENDERS_PER_FONT = {"quick": 2, "full": 5}
+_MIN_FONTS = 4  # an episode splits the fonts between support and query
+
+
+def kana_fonts() -> list[tuple[str, Path]]:
+    """The fonts of :data:`KANA_FONTS` found: Debian's folder, else ``TLW_DATA/fonts/<file>``.
+
+    Raises:
+        MissingAssetError: fewer than four of them are installed (an episode needs fonts on both
+            sides); the message gives the install command.
+    """
+    found = []
+    for name, file, folder in KANA_FONTS:
+        path = next((p for p in (Path(folder) / file, data_home() / "fonts" / file) if p.is_file()), None)
+        if path is not None and _covers(path, HIRAGANA + KATAKANA):
+            found.append((name, path))
+    if len(found) < _MIN_FONTS:
+        raise MissingAssetError(f"The Japanese fonts of the data set 'kana' are not installed ({len(found)} of "
+                                f"{len(KANA_FONTS)} found, at least {_MIN_FONTS} needed). Install them with: "
+                                f"{KANA_INSTALL}; or, without root, copy the font files "
+                                f"({', '.join(f for _, f, _ in KANA_FONTS)}) into {data_home() / 'fonts'}.")
+    return found
+
+
+def _covers(path: Path, chars: str) -> bool:
+    """Whether the font at ``path`` has a glyph for every char (a font without one draws a box)."""
+    from fontTools.ttLib import TTFont  # comes with matplotlib
+
+    cmap = TTFont(str(path), lazy=True).getBestCmap() or {}
+    return all(ord(c) in cmap for c in chars)
+
+
+def render_kana(chars: Sequence[str], *, per_font: int = 2, seed: int = 0, size: int = 28,
+                fonts: Sequence[tuple[str, Path]] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                          list[str]]:
+    """Render every char of ``chars`` ``per_font`` times in every font.
+
+    Size, position and a small rotation are drawn from ``seed``; glyphs are white on black,
+    scaled so that their ink fits 20 px, centred in a ``size`` square.
+
+    Args:
+        chars: the glyphs, one class each.
+        per_font: renders of each glyph in each font.
+        seed: the seed of the jitter.
+        size: the image side in pixels.
+        fonts: ``(name, path)`` pairs (default: :func:`kana_fonts`).
+
+    Returns:
+        ``(images uint8 (n, size, size), labels int64 (n,), font index int64 (n,), font names)``,
+        ordered by class, then font, then render.
+
+    Raises:
+        InvalidParameterError: a bad ``per_font``, ``seed``, ``size`` or empty ``chars``.
+        MissingAssetError: the fonts are not installed.
+
+    Example:
+        >>> x, y, f, names = render_kana("アイ", per_font=1)  # doctest: +SKIP
+        >>> x.shape[1:], sorted(set(y.tolist()))  # doctest: +SKIP
+        ((28, 28), [0, 1])
+    """
+    func = "render_kana"
+    chars = check_sequence(list(chars), "chars", func)
+    per_font = check_int(per_font, "per_font", func, minimum=1)
+    seed = check_int(seed, "seed", func)
+    size = check_int(size, "size", func, minimum=8)
+    fonts = list(fonts) if fonts is not None else kana_fonts()
+    from PIL import Image, ImageDraw, ImageFont
+
+    rng = np.random.default_rng(seed)
+    n = len(chars) * len(fonts) * per_font
+    images = np.zeros((n, size, size), dtype=np.uint8)
+    labels = np.repeat(np.arange(len(chars)), len(fonts) * per_font)
+    font_idx = np.tile(np.repeat(np.arange(len(fonts)), per_font), len(chars))
+    loaded: dict[tuple[int, int], Any] = {}
+    big = 96
+    for i, (lab, fi) in enumerate(zip(labels, font_idx)):
+        pt = int(rng.integers(52, 64))
+        font = loaded.setdefault((int(fi), pt), ImageFont.truetype(str(fonts[fi][1]), pt))
+        canvas = Image.new("L", (big, big), 0)
+        ImageDraw.Draw(canvas).text((big / 2, big / 2), chars[lab], fill=255, font=font, anchor="mm")
+        canvas = canvas.rotate(float(rng.uniform(-8, 8)), resample=Image.BILINEAR)
+        box = canvas.getbbox()
+        if box is None:  # a font without the glyph: left black, which a test would catch
+            continue
+        glyph = canvas.crop(box)
+        scale = 20.0 / max(glyph.size) * float(rng.uniform(0.85, 1.0))
+        glyph = glyph.resize((max(1, round(glyph.size[0] * scale)), max(1, round(glyph.size[1] * scale))),
+                             Image.LANCZOS)
+        tile = Image.new("L", (size, size), 0)
+        dx, dy = rng.integers(-1, 2, size=2)
+        tile.paste(glyph, ((size - glyph.size[0]) // 2 + int(dx), (size - glyph.size[1]) // 2 + int(dy)))
+        images[i] = np.asarray(tile)
+    return images, labels.astype(np.int64), font_idx.astype(np.int64), [name for name, _ in fonts]
+
+
+def load_kana(split: str, profile: Profile, seed: int, *, with_fonts: bool = False) -> Any:
+    """The ``kana`` set: hiragana for ``"train"``, katakana for ``"test"`` (disjoint classes).
+
+    The loader of the ``kana`` card (``load(split, profile, seed)``); ``with_fonts=True`` also
+    returns each image's font index and the font names.
+
+    Returns:
+        An :class:`~tlworkbench.data.ImageDataset` (domain ``"kana"``), or
+        ``(dataset, font index, font names)``.
+
+    Raises:
+        MissingAssetError: the fonts are not installed.
+    """
+    check_choice(split, "split", "load_kana", ("train", "test"))
+    chars, names = (HIRAGANA, ROMAJI) if split == "train" else (KATAKANA, [r.upper() for r in ROMAJI])
+    per_font = RENDERS_PER_FONT.get(profile.name, RENDERS_PER_FONT["quick"])
+    x, y, fonts, font_names = render_kana(chars, per_font=per_font, seed=2 * seed + (0 if split == "train" else 1))
+    data = ImageDataset(torch.from_numpy(x).unsqueeze(1), y, names, name=f"kana:{split}", domain="kana")
+    return (data, fonts, font_names) if with_fonts else data
+
+
+def _available() -> bool:
+    try:
+        kana_fonts()
+    except MissingAssetError:
+        return False
+    return True
+
+
+def kana_card() -> Any:
+    """The registry card of ``kana`` (read by :mod:`tlworkbench.data.catalogue`)."""
+    from .registry import DatasetCard
+
+    return DatasetCard(
+        "kana", "image", load_kana, 46, "kana",
+        "the 46 basic hiragana (train) and katakana (test) rendered from Debian's Japanese fonts "
+        "(IPA, IPAex, VL Gothic, Takao, M+), 12 typefaces", "IPA Font Licence v1.0 (IPA, IPAex, Takao); "
+        "M+ FONT LICENSE and BSD-3-Clause (VL Gothic); OFL-1.1 (M+)", KANA_INSTALL, _available,
+        "46 classes x 12 fonts x 2 (quick) or 5 (full) per split, 28x28",
+        "by script: hiragana train, katakana test (disjoint classes)")
