@@ -32,7 +32,7 @@ class DatasetCard:
 
     Attributes:
         name: the registry name.
-        modality: ``"image"`` or ``"text"``.
+        modality: ``"image"``, ``"text"`` or ``"speech"``.
         load: ``load(split, profile, seed)`` returning the whole split, uncapped.
         classes: number of classes.
         domain: the domain label used by domain-shift experiments.
@@ -98,7 +98,7 @@ def list_datasets(modality: str | None = None) -> pd.DataFrame:
     """The registered data sets.
 
     Args:
-        modality: ``"image"`` or ``"text"`` to keep only those (``None``: all).
+        modality: ``"image"``, ``"text"`` or ``"speech"`` to keep only those (``None``: all).
 
     Returns:
         One row per set: name, modality, classes, size, domain, source, licence, whether it is
@@ -106,9 +106,9 @@ def list_datasets(modality: str | None = None) -> pd.DataFrame:
         how its splits are made.
 
     Raises:
-        InvalidParameterError: ``modality`` is not ``"image"``, ``"text"`` or ``None``.
+        InvalidParameterError: ``modality`` is not ``"image"``, ``"text"``, ``"speech"`` or ``None``.
     """
-    check_choice(modality, "modality", "list_datasets", (None, "image", "text"), error=InvalidParameterError)
+    check_choice(modality, "modality", "list_datasets", (None, "image", "text", "speech"), error=InvalidParameterError)
     rows = []
     for c in _registry().values():
         if modality is not None and c.modality != modality:

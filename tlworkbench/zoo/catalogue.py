@@ -139,4 +139,26 @@ def _text_cards() -> list[ModelSpec]:
     ) for name, (package, folder, install, source, description) in models.items()]
 
 
-CARDS: tuple[ModelSpec, ...] = (*_lite_cards(), *_torchvision_cards(), *_small_cards(), *_text_cards())
+def _speaker_build() -> tuple[nn.Module, None, None]:
+    """Resemblyzer's architecture (its weight file's keys), built for the zoo table only."""
+    if torch.get_default_device().type != "meta":
+        from ..errors import InvalidParameterError
+
+        raise InvalidParameterError("'resemblyzer' is a speech encoder: load_model builds image and text models. "
+                                    "Embed audio with tlworkbench.speech.SpeakerEncoder() or embed_speakers().")
+    return nn.ModuleDict({"lstm": nn.LSTM(40, 256, 3, batch_first=True), "linear": nn.Linear(256, 256)}), None, None
+
+
+def _speech_cards() -> list[ModelSpec]:
+    install = "pip install 'tlworkbench[speech]' (or: pip install resemblyzer)"
+    return [ModelSpec(
+        name="resemblyzer", modality="speech", build=_speaker_build, source="LibriSpeech + VoxCeleb 1/2 speakers",
+        input_size=160, channels=0, mean=(), std=(), licence="Apache-2.0",
+        weights_file=partial(package_file, "resemblyzer", "pretrained.pt", install=install),
+        sha256="39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e",
+        description="Resemblyzer speaker encoder (GE2E, LSTM over 40 mel bands), 256-d, offline; "
+                    "use tlworkbench.speech", install=install)]
+
+
+CARDS: tuple[ModelSpec, ...] = (*_lite_cards(), *_torchvision_cards(), *_small_cards(), *_text_cards(),
+                                *_speech_cards())

@@ -59,7 +59,7 @@ class ModelSpec:
 
     Attributes:
         name: the zoo name (``load_model(name)``).
-        modality: ``"image"`` or ``"text"``.
+        modality: ``"image"``, ``"text"`` or ``"speech"``.
         build: returns ``(backbone, head, original)``; ``original`` is the module whose state
             dict keys match the published weight file (or ``None``).
         source: the data the published weights were trained on (``None``: no published weights).
@@ -197,17 +197,17 @@ def list_models(modality: str | None = None) -> pd.DataFrame:
     """The zoo as a table.
 
     Args:
-        modality: keep only ``"image"`` or ``"text"`` models.
+        modality: keep only ``"image"``, ``"text"`` or ``"speech"`` models.
 
     Returns:
         One row per model: name, modality, source data, backbone parameters, input size,
         whether its published weights are available offline right now, licence, description.
 
     Raises:
-        UnknownNameError: ``modality`` is neither ``"image"`` nor ``"text"``.
+        UnknownNameError: ``modality`` is not ``"image"``, ``"text"`` or ``"speech"``.
     """
     if modality is not None:
-        check_choice(modality, "modality", "list_models", ("image", "text"))
+        check_choice(modality, "modality", "list_models", ("image", "text", "speech"))
     rows = []
     for spec in _registry().values():
         if modality is not None and spec.modality != modality:
