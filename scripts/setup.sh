@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 STAMP="$VENV/.tlw-setup"
-# data sets, speech synthesis (09), Japanese fonts for the kana glyphs (06), colour emoji (10), a browser
-APT_PACKAGES="dataset-fashion-mnist opencv-doc fortunes fortunes-min espeak-ng fonts-ipafont-gothic fonts-ipafont-mincho fonts-ipaexfont-gothic fonts-ipaexfont-mincho fonts-vlgothic fonts-mplus fonts-takao-gothic fonts-noto-color-emoji chromium"
+# data sets, speech synthesis (09), Japanese fonts for the kana glyphs (06), colour emoji and their
+# Unicode groups (10), a browser
+APT_PACKAGES="dataset-fashion-mnist opencv-doc fortunes fortunes-min espeak-ng fonts-ipafont-gothic fonts-ipafont-mincho fonts-ipaexfont-gothic fonts-ipaexfont-mincho fonts-vlgothic fonts-mplus fonts-takao-gothic fonts-noto-color-emoji unicode-data chromium"
 
 missing=""
 if command -v dpkg >/dev/null; then  # Debian and Ubuntu; elsewhere the data sets have other routes (README)

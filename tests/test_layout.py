@@ -36,7 +36,6 @@ FLOORS = {
     "sources": 7,
     "selection": 8,
     "comparison": 8,
-    "grid": 8,
     "experiments": 9,
     "exercises": 9,
     "cli": 9,

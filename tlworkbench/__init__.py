@@ -6,7 +6,7 @@ Example:
     >>> model = tlw.load_model("efficientnet_lite0", num_classes=10)   # doctest: +SKIP
 """
 
-from . import adaptation, data, diagnostics, plots, training, unsupervised, widgets, zoo
+from . import adaptation, data, diagnostics, distributed, few_shot, plots, speech, text, training, unsupervised, widgets, zoo
 from .config import Profile, data_home, get_device, get_profile, seed_everything, use_amp
 from .data import (
     ImageDataset,
@@ -47,6 +47,7 @@ from .freezing import (
     trainable_table,
     unfreeze,
 )
+from .saving import export, save_model
 from .selection import Candidate, rank_models, score_vs_accuracy
 from .sources import pretrain_source
 from .training import History, fit
@@ -65,8 +66,9 @@ __all__ = [
     "InvalidParameterError", "UnknownNameError",
     "count_parameters", "freeze", "freeze_to", "set_bn_policy", "set_lr_mult", "trainable_table", "unfreeze",
     "ImageTransform", "TextTransform", "ModelSpec", "TransferModel", "list_models", "load_model",
-    "FreezePanel", "adaptation", "diagnostics", "plots", "training", "unsupervised", "widgets", "zoo",
+    "FreezePanel", "adaptation", "diagnostics", "distributed", "few_shot", "plots", "speech", "text", "training", "unsupervised", "widgets", "zoo",
     "compare", "Evaluation", "evaluate", "FeatureCache", "extract_features", "pretrain_source", "History", "fit",
     "Candidate", "rank_models", "score_vs_accuracy",
     "lr_find",
+    "save_model", "export",
 ]

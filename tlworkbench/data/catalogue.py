@@ -80,6 +80,35 @@ def builtin_cards() -> list[DatasetCard]:
                     "sudo apt-get install fortunes fortunes-min", _has(lambda: offline.FORTUNES_DIR / "computers"),
                     "about 2,600 texts", "stratified 80/20, seed 0; test drops exact copies of train texts"),
     ]
+    from . import speech_sets
+
+    cards.append(DatasetCard(
+        "espeak_voices", "speech", speech_sets.load_espeak_voices, len(speech_sets.VOICES), "espeak",
+        "spoken digits, words and sentences synthesised locally with Debian espeak-ng in 10 English voice "
+        "variants; the voice is the label", "GPL-3.0-or-later (espeak-ng and its voices)",
+        speech_sets.ESPEAK_INSTALL, speech_sets.has_espeak, "800 clips, 0.2-3 s, 22.05 kHz (synthesised on first use)",
+        "texts split 30/10 before synthesis; test adds fast, slow, high- and low-pitch speech"))
+    from . import text_sets
+
+    cards.append(DatasetCard(
+        "debian_packages", "text", text_sets.load_packages, len(text_sets.PACKAGE_SECTIONS), "debian_packages",
+        f"descriptions of the installed Debian packages (dpkg status), sections {', '.join(text_sets.PACKAGE_SECTIONS)}",
+        "each package's own licence (metadata of installed packages)", "present on every Debian and Ubuntu system",
+        lambda: text_sets.dpkg_status_file().is_file(), "what is installed (about 230 texts here)",
+        "stratified 80/20 by package, seed 0"))
+    from . import emoji
+
+    cards.append(DatasetCard(
+        "emoji", "image", emoji.load_emoji, len(emoji.EMOJI_CLASSES), "emoji",
+        f"Noto Color Emoji glyphs of the Unicode subgroups {', '.join(emoji.EMOJI_CLASSES)}, each drawn in "
+        "several styles (background, size, rotation, mirror)", "SIL OFL-1.1 (Noto Color Emoji); Unicode licence "
+        "(emoji-test.txt)", emoji.EMOJI_INSTALL, emoji.has_emoji,
+        "about 860/140 colour images at 96 px (quick), 224 px and twice the styles (full)",
+        "a quarter of each subgroup's emoji (at least 2) are test emoji, every style of one emoji on one side",
+        seeded=True))
+    from .kana import kana_card
+
+    cards.append(kana_card())
     for key, (n, licence, size, splits) in _TORCHVISION_CARDS.items():
         spec = TORCHVISION_SETS[key]
         cards.append(DatasetCard(

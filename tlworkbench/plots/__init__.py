@@ -28,9 +28,15 @@ from .images import SampleGridDisplay, plot_domain_pairs, plot_samples, plot_wor
 from .layers import plot_frozen_fraction, plot_layer_transfer, plot_trainable
 from .lr_find import plot_lr_find
 from .shift import plot_shift
+from .speech import plot_condition_scores, plot_spectrogram
 from .unsupervised import plot_anomaly_scores, plot_cluster_scores, plot_ranked_images
+from .few_shot import plot_shot_accuracy, plot_zero_shot
 
 __all__ = [
+    "plot_shot_accuracy",
+    "plot_zero_shot",
+    "plot_spectrogram",
+    "plot_condition_scores",
     "plot_history",
     "plot_lr_find",
     "plot_confusion",
