@@ -53,27 +53,3 @@ def one_torch_thread():
     yield
     torch.set_num_threads(before)
 
-
-def _missing_system_package(text: str) -> str | None:
-    """The message of a MissingAssetError that asks for a system package, if ``text`` holds one."""
-    if "MissingAssetError" not in text or "apt-get install" not in text:
-        return None
-    lines = [line for line in text.splitlines() if "MissingAssetError" in line and "apt-get" in line]
-    line = (lines or [next(line for line in text.splitlines() if "apt-get install" in line)])[0]
-    return line.split("MissingAssetError:", 1)[-1].strip()[:300]
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """A test (or notebook cell) stopped by a data set or program that only a system package
-    provides is reported as skipped, with the error's install command as the reason: that is the
-    path of a user without root. ``TLW_REQUIRE_SYSTEM_DATA=1`` (CI, after the set-up installed the
-    packages as root) turns this off, so a set that should be there fails loudly."""
-    outcome = yield
-    report = outcome.get_result()
-    if not report.failed or os.environ.get("TLW_REQUIRE_SYSTEM_DATA") == "1":
-        return
-    reason = _missing_system_package(str(report.longrepr))
-    if reason:
-        report.outcome = "skipped"
-        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: needs a system package: {reason}")
