@@ -90,12 +90,16 @@ table
 #
 # The target domains of the next notebooks, side by side: digits rendered from fonts (a synthetic
 # source), real MNIST digits, OpenCV's and scikit-learn's handwritten digits, Fashion-MNIST and
-# animal silhouettes.
+# animal silhouettes. A set that is not installed on this machine is left out, with the command
+# that installs it (`tlw.list_datasets()` says the same).
 
 # %%
-domains = {name: tlw.load_dataset(name, split="test").images[:8]
-           for name in ["font_digits", "mnist", "opencv_digits", "sklearn_digits", "fashion_mnist",
-                        "animal_mnist"]}
+sets = tlw.list_datasets().set_index("name")
+names = ["font_digits", "mnist", "opencv_digits", "sklearn_digits", "fashion_mnist", "animal_mnist"]
+for name in names:
+    if not sets.loc[name, "available"]:
+        print(f"{name} is not installed here: {sets.loc[name, 'install']}")
+domains = {name: tlw.load_dataset(name, split="test").images[:8] for name in names if sets.loc[name, "available"]}
 plots.plot_domain_pairs(domains, n=8);
 
 # %% [markdown]
