@@ -33,12 +33,14 @@ def trainable_after_unfreezing(n_groups: int = 1) -> int:
 
 
 @functools.lru_cache(maxsize=16)
-def probe_accuracy(per_class: int = 5, *, seed: int = 0, profile: str | None = None) -> float:
-    """Test accuracy of the tour's probe (one seed) on ``per_class`` labels per class, rounded to 3 places."""
+def probe_accuracy(per_class: int = 5, *, target: str = "animal_mnist", seed: int = 0,
+                   profile: str | None = None) -> float:
+    """Test accuracy of the tour's probe (one seed) on ``per_class`` labels per class of ``target``,
+    rounded to 3 places."""
     model = load_model(BACKBONE, num_classes=10, image_size=64 if profile in (None, "quick") else None,
                        seed=seed, profile=profile)
-    train_all = load_dataset("animal_mnist", split="train", transform=model, profile=profile)
-    test = load_dataset("animal_mnist", split="test", transform=model, profile=profile)
+    train_all = load_dataset(target, split="train", transform=model, profile=profile)
+    test = load_dataset(target, split="test", transform=model, profile=profile)
     train, val = validation_split(subsample(train_all, per_class=per_class, seed=seed), fraction=VAL_FRACTION,
                                   seed=seed)
     freeze(model)
