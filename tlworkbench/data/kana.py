@@ -26,6 +26,7 @@ from .._validate import check_choice, check_int, check_sequence
 from ..config import Profile, data_home
 from ..errors import MissingAssetError
 from .containers import ImageDataset
+from .offline import fit_glyph
 
 __all__ = ["HIRAGANA", "KATAKANA", "ROMAJI", "KANA_FONTS", "KANA_INSTALL", "kana_fonts", "render_kana",
            "load_kana", "RENDERS_PER_FONT", "kana_card"]
@@ -137,14 +138,7 @@ def render_kana(chars: Sequence[str], *, per_font: int = 2, seed: int = 0, size:
         box = canvas.getbbox()
         if box is None:  # a font without the glyph: left black, which a test would catch
             continue
-        glyph = canvas.crop(box)
-        scale = 20.0 / max(glyph.size) * float(rng.uniform(0.85, 1.0))
-        glyph = glyph.resize((max(1, round(glyph.size[0] * scale)), max(1, round(glyph.size[1] * scale))),
-                             Image.LANCZOS)
-        tile = Image.new("L", (size, size), 0)
-        dx, dy = rng.integers(-1, 2, size=2)
-        tile.paste(glyph, ((size - glyph.size[0]) // 2 + int(dx), (size - glyph.size[1]) // 2 + int(dy)))
-        images[i] = np.asarray(tile)
+        images[i] = fit_glyph(canvas.crop(box), size, rng, jitter=1)
     return images, labels.astype(np.int64), font_idx.astype(np.int64), [name for name, _ in fonts]
 
 

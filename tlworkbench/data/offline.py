@@ -300,15 +300,22 @@ def render_glyphs(chars: Sequence[str], n: int, *, seed: int = 0, size: int = 28
         box = canvas.getbbox()
         if box is None:
             continue
-        glyph = canvas.crop(box)
-        scale = 20.0 / max(glyph.size) * float(rng.uniform(0.85, 1.0))
-        glyph = glyph.resize((max(1, round(glyph.size[0] * scale)), max(1, round(glyph.size[1] * scale))),
-                             Image.LANCZOS)
-        tile = Image.new("L", (size, size), 0)
-        dx, dy = rng.integers(-2, 3, size=2)
-        tile.paste(glyph, ((size - glyph.size[0]) // 2 + int(dx), (size - glyph.size[1]) // 2 + int(dy)))
-        out[i] = np.asarray(tile)
+        out[i] = fit_glyph(canvas.crop(box), size, rng, jitter=2)
     return out, labels.astype(np.int64)
+
+
+def fit_glyph(glyph: Any, size: int, rng: np.random.Generator, *, jitter: int) -> np.ndarray:
+    """A cropped glyph (PIL, grey) scaled to about 20 px in a ``size`` x ``size`` black tile,
+    shifted by up to ``jitter`` pixels: the framing of MNIST's digits."""
+    from PIL import Image
+
+    scale = 20.0 / max(glyph.size) * float(rng.uniform(0.85, 1.0))
+    glyph = glyph.resize((max(1, round(glyph.size[0] * scale)), max(1, round(glyph.size[1] * scale))),
+                         Image.LANCZOS)
+    tile = Image.new("L", (size, size), 0)
+    dx, dy = rng.integers(-jitter, jitter + 1, size=2)
+    tile.paste(glyph, ((size - glyph.size[0]) // 2 + int(dx), (size - glyph.size[1]) // 2 + int(dy)))
+    return np.asarray(tile)
 
 
 def font_loader(chars: Sequence[str], classes: Sequence[str],
