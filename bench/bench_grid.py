@@ -8,9 +8,8 @@ thread per process, so the 2 workers use 2 cores and the serial run 1:
 - **serial**: ``compare(..., executor=None)``, the cells one after another in this process;
 - **dask**: ``compare(..., executor=client.get_executor())`` on a ``LocalCluster`` of 2 worker
   processes with one thread each, started (and its workers' imports done) before the timing,
-  with the workers' statistical profiler off (``distributed.worker.profile.enabled: false``):
-  it samples the running task's stack every 10 ms, and on these small, Python-bound training
-  steps it raised a cell's CPU time from about 1.0 s to 1.5-1.9 s.
+  under :data:`~tlworkbench.distributed.DASK_SETTINGS` (``--dask-defaults`` keeps Dask's own:
+  its workers' ``MALLOC_TRIM_THRESHOLD_`` doubles the CPU time of a training step).
 
 The runs alternate (serial, dask, serial, dask...) so that drift in the machine's load falls on
 both; the tables are checked to be equal (up to the ``seconds`` column). Prints the wall-clock
@@ -19,9 +18,9 @@ seconds of every run, the cluster's start-up time, the median speed-up, and the 
 measures the machine as much as the code: on cores that other work shares, the serial run gets
 a core to itself more easily than the two workers get two.
 
-Run it from the repository root with ``python -m bench.bench_grid`` (``--cells`` seeds per
+Run it from the repository root with ``python -m bench.bench_grid`` (``--seeds`` seeds per
 strategy, ``--pairs`` alternating pairs, ``--workers``, ``--executor pool`` for a process pool of
-forked workers instead of Dask).
+forked workers instead of Dask, ``--dask-defaults``).
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ import torch
 
 from tlworkbench.comparison import compare
 from tlworkbench.data import load_dataset
+from tlworkbench.distributed import DASK_SETTINGS
 
 TARGET_SPEEDUP = 1.7
 
@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--executor", choices=("dask", "pool"), default="dask",
                         help="a Dask LocalCluster, or a ProcessPoolExecutor of forked workers")
+    parser.add_argument("--dask-defaults", action="store_true",
+                        help="start the Dask cluster with Dask's settings instead of DASK_SETTINGS")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(1)
@@ -63,14 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     grid = {"strategies": ("fine_tune", "scratch"), "per_class": (30,), "seeds": tuple(range(args.seeds)),
             "epochs": args.epochs, "image_size": 28, "batch_size": 32, "min_steps": 0, "progress": False}
     cells = 2 * args.seeds
+    engine = args.executor + (", Dask's default settings" if args.dask_defaults and args.executor == "dask" else "")
     print(f"compare('small_cnn'), mnist 28 px, {cells} cells (fine_tune and scratch, 30 labels per class, "
-          f"{args.epochs} epochs each), 1 torch thread per process, {args.workers} workers ({args.executor})")
+          f"{args.epochs} epochs each), 1 torch thread per process, {args.workers} workers ({engine})")
     start = time.perf_counter()
     if args.executor == "dask":
         import dask
         import distributed
 
-        dask.config.set({"distributed.worker.profile.enabled": False})
+        if not args.dask_defaults:
+            dask.config.set(DASK_SETTINGS)
         cluster = distributed.LocalCluster(n_workers=args.workers, processes=True, threads_per_worker=1,
                                            dashboard_address=None)
         client = distributed.Client(cluster)

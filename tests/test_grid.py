@@ -16,7 +16,7 @@ import torch
 
 from tlworkbench import comparison
 from tlworkbench import data as datasets
-from tlworkbench.distributed import cell_key, run_grid
+from tlworkbench.distributed import DASK_SETTINGS, cell_key, run_grid
 from tlworkbench.errors import InvalidParameterError
 from tlworkbench.features import FeatureCache
 
@@ -93,10 +93,12 @@ def test_a_dask_cluster_gives_the_serial_table(data, serial, tmp_path):
     import dask
 
     # forked workers start with the package imported (spawned ones import it again, seconds each)
-    with dask.config.set({"distributed.worker.multiprocessing-method": "fork"}), \
+    with dask.config.set({**DASK_SETTINGS, "distributed.worker.multiprocessing-method": "fork"}), \
             distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
                                      local_directory=str(tmp_path)) as cluster, distributed.Client(cluster) as client:
         assert len(client.scheduler_info()["workers"]) == 2
+        # DASK_SETTINGS reached the workers: no malloc trim threshold (it doubles a training step's CPU time)
+        assert set(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
         table = comparison.compare("small_cnn", train, test, executor=client.get_executor(), **GRID)
     _same_table(table, serial)
     assert table.attrs["feature_seconds"] > 0  # each worker extracted the features it needed

@@ -47,3 +47,20 @@ def test_a_change_of_the_package_source_is_another_result(monkeypatch, tmp_path)
     monkeypatch.setattr(_memo, "source_digest", lambda: "other code")
     experiment(3)
     assert len(CALLS) == 2
+
+
+@memoized
+def grid_experiment(n: int, *, profile=None, executor=None, folder=None) -> int:
+    """A stand-in grid whose result does not depend on where its cells run."""
+    CALLS.append((n, executor, folder))
+    return n * 2
+
+
+def test_the_executor_and_the_folder_are_not_part_of_the_key(monkeypatch, tmp_path):
+    monkeypatch.setenv(CACHE_VARIABLE, str(tmp_path))
+    CALLS.clear()
+    pool = object()  # an executor need not be picklable or hashable to be passed through
+    assert grid_experiment(3, executor=pool, folder=str(tmp_path / "cells")) == 6
+    assert CALLS == [(3, pool, str(tmp_path / "cells"))]
+    assert grid_experiment(3) == 6  # read back: the same result, computed elsewhere
+    assert len(CALLS) == 1

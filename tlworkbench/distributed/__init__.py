@@ -7,7 +7,7 @@ data-parallel training over several processes or GPUs, with PyTorch's own collec
 """
 
 from .data_parallel import ShardedDataset, data_parallel, fit_data_parallel, init, launch, shard, world
-from .grid import cell_key, describe_cell, run_grid
+from .grid import DASK_SETTINGS, cell_key, describe_cell, run_grid
 
-__all__ = ["run_grid", "cell_key", "describe_cell", "world", "init", "shard", "ShardedDataset", "data_parallel",
+__all__ = ["run_grid", "DASK_SETTINGS", "cell_key", "describe_cell", "world", "init", "shard", "ShardedDataset", "data_parallel",
            "fit_data_parallel", "launch"]

@@ -7,7 +7,8 @@ second call with the same arguments reads it back instead of training again. Wit
 variable nothing is stored: a notebook computes what it shows. The test session sets the
 variable to a fresh folder for itself (tests/conftest.py), so the tests of the effects and the
 notebooks nbval runs after them share each experiment's one run, and nothing outlives the
-session. Arguments that only change what is printed (``progress``) are not part of the key.
+session. Arguments that change how a result is computed but not the result (``progress``, the
+``executor`` that runs a grid's cells, the ``folder`` that keeps them) are not part of the key.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any, TypeVar
 
 from ..config import get_profile
 
-__all__ = ["CACHE_VARIABLE", "memoized"]
+__all__ = ["CACHE_VARIABLE", "UNKEYED", "memoized"]
 
 #: The environment variable that names the folder of stored results.
 CACHE_VARIABLE = "TLW_EXPERIMENT_CACHE"
@@ -29,7 +30,8 @@ CACHE_VARIABLE = "TLW_EXPERIMENT_CACHE"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-_ABSENT = "<absent>"
+#: Keyword arguments left out of the key: they change how a result is computed, not the result.
+UNKEYED = ("progress", "executor", "folder")
 
 
 @functools.lru_cache(maxsize=1)
@@ -44,9 +46,9 @@ def source_digest() -> str:
 
 
 def _call(wrapper: Callable[..., Any], profile: str, source: str, args: tuple[Any, ...], kwargs: dict[str, Any],
-          progress: Any) -> Any:
-    """Call the function ``wrapper`` decorates; joblib keys on every argument but ``progress``."""
-    return wrapper.__wrapped__(*args, **kwargs, **({} if progress == _ABSENT else {"progress": progress}))
+          unkeyed: dict[str, Any]) -> Any:
+    """Call the function ``wrapper`` decorates; joblib keys on every argument but ``unkeyed``."""
+    return wrapper.__wrapped__(*args, **kwargs, **unkeyed)
 
 
 def memoized(func: F) -> F:
@@ -59,9 +61,9 @@ def memoized(func: F) -> F:
             return func(*args, **kwargs)
         import joblib
 
-        progress = kwargs.pop("progress", _ABSENT)
+        unkeyed = {name: kwargs.pop(name) for name in UNKEYED if name in kwargs}
         profile = get_profile(kwargs.get("profile")).name
-        cached = joblib.Memory(location, verbose=0).cache(_call, ignore=["progress"])
-        return cached(wrapper, profile, source_digest(), args, kwargs, progress)
+        cached = joblib.Memory(location, verbose=0).cache(_call, ignore=["unkeyed"])
+        return cached(wrapper, profile, source_digest(), args, kwargs, unkeyed)
 
     return wrapper  # type: ignore[return-value]
