@@ -25,12 +25,20 @@ history are rank 0's shard (the ``val`` rows, computed on every rank over the wh
 set, are the global ones); a last global batch that would leave a rank fewer than 2 examples is
 dropped (one example breaks BatchNorm in train mode; one process skips only a lone last one);
 on a last, uneven batch the BatchNorm path of the gradient is weighted per rank, not per example.
+
+Augmentation (``augment=``, as in :func:`fit`: training batches of the phases that run the
+backbone) is applied by each rank to its own slice, with its own random stream seeded from
+``seed``, the epoch and the rank: the ranks draw different crops and flips for different images,
+a run repeats exactly, and a resumed run draws what the uninterrupted one drew. A 2-rank run
+therefore augments differently from one process (whose draws come from the global generator).
+
+:func:`launch` (:mod:`._launch`) starts the ranks on one machine.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-import pickle
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -42,11 +50,14 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .._validate import check_choice, check_int, param_error
+from .._validate import param_error
+from ..config import Profile
+from ..data.augment import augmented
 from ..data.loader import BatchLoader
 from ..data.sampling import validation_split
 from ..errors import InvalidParameterError, MissingAssetError
 from ..training import History, fit
+from ._launch import launch
 
 __all__ = ["world", "init", "shard", "ShardedDataset", "data_parallel", "fit_data_parallel", "launch"]
 
@@ -99,7 +110,9 @@ class ShardedLoader(BatchLoader):
     """A shuffled loader that yields this rank's disjoint slice of every global batch.
 
     The global order is :class:`~tlworkbench.data.loader.BatchLoader`'s (from ``seed`` and the
-    epoch), the same on every rank; ``batch_size`` is the global batch.
+    epoch), the same on every rank; ``batch_size`` is the global batch. What reading a batch draws
+    at random (an augmentation) comes from this rank's own stream, seeded from ``seed``, the epoch
+    and the rank, and leaves the global generator (dropout's) as it was.
     """
 
     def __init__(self, dataset: Any, batch_size: int, *, rank: int, world_size: int, **kw: Any) -> None:
@@ -115,6 +128,7 @@ class ShardedLoader(BatchLoader):
             order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed * 100_003 + self.epoch))
         else:
             order = torch.arange(n)
+        stream = _rank_stream(self.seed, self.epoch, self.rank)
         self.epoch += 1
         fetch = self._fetcher()
         try:
@@ -124,9 +138,20 @@ class ShardedLoader(BatchLoader):
                     break  # a rank would get fewer than 2 examples
                 mine = batch[self.rank::self.world_size]
                 _Share.fraction = len(mine) / len(batch)
-                yield fetch(mine)
+                # torchvision's transforms draw from the global generator: lend it this rank's stream
+                with torch.random.fork_rng(devices=[]):
+                    torch.set_rng_state(stream)
+                    out = fetch(mine)
+                    stream = torch.get_rng_state()
+                yield out
         finally:
             _Share.fraction = None
+
+
+def _rank_stream(seed: int, epoch: int, rank: int) -> torch.Tensor:
+    """The state of a CPU generator of its own for ``rank`` in ``epoch`` of a run with ``seed``."""
+    key = int.from_bytes(hashlib.sha256(f"{seed}|{epoch}|{rank}".encode()).digest()[:8], "little")
+    return torch.Generator().manual_seed(key).get_state()
 
 
 class ShardedDataset:
@@ -134,17 +159,22 @@ class ShardedDataset:
 
     Everything else (``len``, ``targets``, ``classes``, feature extraction, an unshuffled
     loader) is the wrapped set's, so the loop's epochs, schedule and checkpoints count the
-    global set.
+    global set. With ``augment``, the shuffled loader's batches are augmented
+    (:func:`~tlworkbench.data.augment.augmented`) and nothing else is.
     """
 
-    def __init__(self, dataset: Any, rank: int, world_size: int) -> None:
+    def __init__(self, dataset: Any, rank: int, world_size: int, *,
+                 augment: Callable[[torch.Tensor], torch.Tensor] | str | bool | None = None,
+                 profile: str | Profile | None = None) -> None:
         self.dataset, self.rank, self.world_size = dataset, rank, world_size
+        self.augment, self.profile = augment, profile
+        self._batches = None
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name in ("dataset", "rank", "world_size"):
+        if name.startswith("__") or name in ("dataset", "rank", "world_size", "augment", "profile", "_batches"):
             raise AttributeError(name)
         return getattr(self.dataset, name)
 
@@ -152,31 +182,51 @@ class ShardedDataset:
         return self.dataset[i]
 
     def __repr__(self) -> str:
-        return f"ShardedDataset({self.dataset!r}, rank={self.rank}, world_size={self.world_size})"
+        extra = "" if self.augment is None else f", augment={self.augment!r}"
+        return f"ShardedDataset({self.dataset!r}, rank={self.rank}, world_size={self.world_size}{extra})"
 
     def with_transform(self, transform: Any) -> ShardedDataset:
-        return ShardedDataset(self.dataset.with_transform(transform), self.rank, self.world_size)
+        return ShardedDataset(self.dataset.with_transform(transform), self.rank, self.world_size,
+                              augment=self.augment, profile=self.profile)
 
     def loader(self, batch_size: int = 64, *, shuffle: bool = False, seed: int = 0,
                device: str | torch.device | None = "cpu", drop_last: bool = False) -> BatchLoader:
-        """Training (shuffled): this rank's slices of the global batches; otherwise the whole set."""
-        if not shuffle or self.world_size == 1:
-            return self.dataset.loader(batch_size, shuffle=shuffle, seed=seed, device=device, drop_last=drop_last)
-        return ShardedLoader(self.dataset, batch_size, rank=self.rank, world_size=self.world_size, shuffle=True,
+        """Training (shuffled): this rank's slices of the global batches (augmented when asked);
+        otherwise the whole set, as it is."""
+        if not shuffle:
+            return self.dataset.loader(batch_size, shuffle=False, seed=seed, device=device, drop_last=drop_last)
+        if self._batches is None:
+            self._batches = augmented(self.dataset, self.augment, profile=self.profile)
+        return ShardedLoader(self._batches, batch_size, rank=self.rank, world_size=self.world_size, shuffle=True,
                              seed=seed, device=device, drop_last=drop_last)
 
 
-def shard(dataset: Any) -> Any:
+def shard(dataset: Any, *, augment: Callable[[torch.Tensor], torch.Tensor] | str | bool | None = None,
+          profile: str | Profile | None = None) -> Any:
     """``dataset`` with its training loader split over the ranks of the process group.
 
-    Returns the data set itself outside a process group (or with one rank).
+    Args:
+        dataset: a data set from :func:`~tlworkbench.data.load_dataset`.
+        augment: augment the training batches, as :func:`~tlworkbench.training.fit`'s ``augment``
+            (each rank its own slice, from its own random stream).
+        profile: the run profile for ``augment=True``.
+
+    Returns:
+        A :class:`ShardedDataset`; the data set itself outside a process group (or with one rank),
+        where ``augment`` belongs to :func:`~tlworkbench.training.fit` (as
+        :func:`fit_data_parallel` passes it).
     """
     if isinstance(dataset, ShardedDataset):
-        return dataset
+        if augment is None:
+            return dataset
+        dataset = dataset.dataset
     rank, size = world()
     if not hasattr(dataset, "loader") or not hasattr(dataset, "targets"):
         raise param_error("dataset", "shard", "a data set from tlw.load_dataset", type(dataset).__name__)
-    return dataset if size == 1 else ShardedDataset(dataset, rank, size)
+    if size == 1:
+        return dataset
+    augmented(dataset, augment, profile=profile)  # a bad recipe or a text set fails here, on every rank
+    return ShardedDataset(dataset, rank, size, augment=augment, profile=profile)
 
 
 # --- gradients and BatchNorm ----------------------------------------------------------------------
@@ -274,6 +324,8 @@ def fit_data_parallel(model: nn.Module, train: Any, val: Any = None, *,
     with the same arguments; ``batch_size`` is the global batch, a multiple of the world size.
     Rank 0 writes ``checkpoint``; every rank resumes from it. A checkpoint counts epochs and steps
     of the global set, so a run may resume on another number of ranks or in one process.
+    ``augment`` has :func:`fit`'s meaning; each rank augments its own slice of every global batch
+    from its own random stream (see the module's notes).
 
     Returns:
         The history (its ``train`` rows are rank 0's shard; see the module's notes).
@@ -281,9 +333,8 @@ def fit_data_parallel(model: nn.Module, train: Any, val: Any = None, *,
     rank, size = world()
     if size == 1:
         return fit(model, train, val, checkpoint=checkpoint, resume=resume, **fit_kwargs)
-    if fit_kwargs.get("augment") not in (None, False):
-        raise InvalidParameterError("fit_data_parallel does not shard augmented batches yet: pass augment=None, or "
-                                    "train in one process with fit(..., augment=...).")
+    # fit augments the whole set's batches; the sharded set augments this rank's slices instead
+    augment = fit_kwargs.pop("augment", None)
     if fit_kwargs.get("val_fraction") is not None:  # carved as fit carves it, before the training set is sharded
         if val is not None:
             raise InvalidParameterError("Pass either val or val_fraction, not both.")
@@ -317,63 +368,8 @@ def fit_data_parallel(model: nn.Module, train: Any, val: Any = None, *,
             own_checkpoint, own_resume = None, False
         dist.barrier()  # every rank has read the file before rank 0 writes it again
         with data_parallel(model, sync_batchnorm=sync_batchnorm):
-            return fit(model, shard(train), val, checkpoint=own_checkpoint, resume=own_resume, **fit_kwargs)
+            return fit(model, shard(train, augment=augment, profile=fit_kwargs.get("profile")), val,
+                       checkpoint=own_checkpoint, resume=own_resume, **fit_kwargs)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
-
-
-# --- launching processes on one machine ------------------------------------------------------------
-
-
-def _worker(rank: int, fn: Callable[..., Any], args: tuple[Any, ...], world_size: int, backend: str,
-            folder: str, threads: int | None) -> None:
-    if threads is not None:
-        torch.set_num_threads(threads)
-    if backend == "nccl":
-        torch.cuda.set_device(rank)
-    dist.init_process_group(backend, init_method=f"file://{folder}/rendezvous", rank=rank, world_size=world_size)
-    try:
-        result = fn(*args)
-        if rank == 0:
-            with open(Path(folder) / "result.pkl", "wb") as f:
-                pickle.dump(result, f)
-    finally:
-        dist.destroy_process_group()
-
-
-def launch(fn: Callable[..., Any], *args: Any, world_size: int = 2, backend: str | None = None,
-           threads: int | None = None, start_method: str = "spawn") -> Any:
-    """Run ``fn(*args)`` in ``world_size`` new processes joined in one process group; rank 0's result.
-
-    For one machine (a notebook, a test): ``torch.multiprocessing.spawn`` with a file rendezvous,
-    no network port. On a multi-GPU node or a cluster, use ``torchrun`` and :func:`init` instead.
-
-    Args:
-        fn: a picklable function (defined in an importable module) that every rank runs.
-        world_size: processes; with ``nccl``, at most the number of GPUs.
-        backend: ``"gloo"`` (CPU) or ``"nccl"`` (one GPU per rank); default: ``nccl`` when there
-            are at least ``world_size`` GPUs.
-        threads: torch threads per process (``None``: torch's default).
-        start_method: ``"spawn"`` (fresh interpreters: safe everywhere, each imports torch and
-            the package again, seconds each) or ``"fork"`` (copies of this process: starts at
-            once; CPU only, with ``threads=1``, before CUDA is initialised here).
-    """
-    world_size = check_int(world_size, "world_size", "launch", minimum=1)
-    if backend is None:
-        backend = "nccl" if torch.cuda.is_available() and torch.cuda.device_count() >= world_size else "gloo"
-    backend = check_choice(backend, "backend", "launch", ("gloo", "nccl"))
-    start_method = check_choice(start_method, "start_method", "launch", ("spawn", "fork"))
-    if start_method == "fork" and backend == "nccl":
-        raise InvalidParameterError("CUDA cannot be used in forked processes: launch nccl ranks with "
-                                    "start_method='spawn' (or torchrun).")
-    import torch.multiprocessing as mp
-
-    folder = tempfile.mkdtemp(prefix="tlw-launch-")
-    try:
-        mp.start_processes(_worker, args=(fn, args, world_size, backend, folder, threads), nprocs=world_size,
-                           join=True, start_method=start_method)
-        with open(Path(folder) / "result.pkl", "rb") as f:
-            return pickle.load(f)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
