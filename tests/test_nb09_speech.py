@@ -72,11 +72,15 @@ def test_the_centroid_stays_ahead_on_the_encoder_but_a_tuned_probe_closes_the_ga
 
 
 def test_rate_and_pitch_shifts_cost_the_encoder_more_than_mfccs(result):
-    # seen Resemblyzer's drop minus MFCC's: fast +10.9 [+7.5, +14.3], high pitch +6.1 [+1.9, +10.3],
-    # low pitch +17.5 [+13.2, +21.8] points; slow +1.4 [-0.8, +3.6] (inconclusive)
-    for shift, least in (("fast", 5.0), ("high pitch", 2.0), ("low pitch", 10.0)):
+    # seen Resemblyzer's drop minus MFCC's with the espeak-ng program (Debian, 1.51): fast +10.9
+    # [+7.5, +14.3], high pitch +6.1 [+1.9, +10.3], low pitch +17.5 [+13.2, +21.8] points, slow +1.4
+    # [-0.8, +3.6] (inconclusive); with the espeakng-loader wheel's library (1.52, a user without root):
+    # fast +10.4, low pitch +17.0, high pitch +4.3 [-0.4, +9.0] (inconclusive), slow +0.9
+    for shift, least in (("fast", 5.0), ("low pitch", 10.0)):
         g = _row(result.gaps, condition=shift)
         assert g["verdict"] == "b better" and g["mean"] > least, (shift, g["interval"])
+    high = _row(result.gaps, condition="high pitch")  # on the edge: the engine's version decides the verdict
+    assert high["verdict"] != "a better" and high["mean"] > 2.0, high["interval"]
     assert _row(result.gaps, condition="slow")["verdict"] == "inconclusive"
     drops = result.drops.set_index(["representation", "condition"])
     # every shift costs the encoder (seen fast 22, slow 2.7, high 36, low 23 points)
@@ -95,8 +99,11 @@ def test_the_conclusion_quotes_the_tables(result):
         assert _row(result.gaps, condition=shift)["interval"] in text
     assert "At the smallest budget (1 per voice) the pretrained speaker encoder against MFCC statistics: " \
            "Resemblyzer ahead; at 20 per voice: inconclusive." in text
-    assert "Shifts that cost Resemblyzer more than MFCC: fast, high pitch, low pitch; no difference shown " \
-           "between the two: slow." in text
+    costlier = [shift for shift in sx.SHIFTS if _row(result.gaps, condition=shift)["verdict"] == "b better"]
+    even = [shift for shift in sx.SHIFTS if _row(result.gaps, condition=shift)["verdict"] == "inconclusive"]
+    assert {"fast", "low pitch"} <= set(costlier) and "slow" in even
+    assert f"Shifts that cost Resemblyzer more than MFCC: {', '.join(costlier)}; no difference shown " \
+           f"between the two: {', '.join(even)}." in text
     assert result.summary.shape == (2, 1 + 3 + len(sx.SHIFTS))
     assert list(result.summary.index) == ["MFCC", "Resemblyzer"]
 

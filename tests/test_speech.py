@@ -36,6 +36,7 @@ def _speech_packages() -> None:
 
 def test_missing_espeak_names_the_debian_package(monkeypatch):
     monkeypatch.setattr(ss.shutil, "which", lambda name: None)
+    monkeypatch.setattr(ss.espeak_library, "library_files", lambda: None)  # neither the program nor the wheel
     assert not ss.has_espeak()
     with pytest.raises(MissingAssetError, match=r"sudo apt-get install espeak-ng"):
         ss.synthesize("one")

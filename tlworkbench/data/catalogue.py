@@ -84,8 +84,8 @@ def builtin_cards() -> list[DatasetCard]:
 
     cards.append(DatasetCard(
         "espeak_voices", "speech", speech_sets.load_espeak_voices, len(speech_sets.VOICES), "espeak",
-        "spoken digits, words and sentences synthesised locally with Debian espeak-ng in 10 English voice "
-        "variants; the voice is the label", "GPL-3.0-or-later (espeak-ng and its voices)",
+        "spoken digits, words and sentences synthesised locally with eSpeak NG (the Debian program or the "
+        "espeakng-loader wheel's library) in 10 English voice variants; the voice is the label", "GPL-3.0-or-later (espeak-ng and its voices)",
         speech_sets.ESPEAK_INSTALL, speech_sets.has_espeak, "800 clips, 0.2-3 s, 22.05 kHz (synthesised on first use)",
         "texts split 30/10 before synthesis; test adds fast, slow, high- and low-pitch speech"))
     from . import text_sets

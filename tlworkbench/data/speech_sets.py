@@ -11,7 +11,10 @@ test split the other texts, so a model that tells voices apart cannot do it by t
 
 The clips are synthesised on first use into ``data_home()/espeak_voices`` (a second or two per
 hundred clips) and read back from there afterwards; the same eSpeak NG version gives the same
-samples. This is synthetic speech: one synthesiser, one language, no noise, no microphones or
+samples. Two engines can speak them: the ``espeak-ng`` program (Debian's package, the first
+choice) and, for a user without root, the library of the ``espeakng-loader`` wheel
+(:mod:`.espeak_library`). The cache is keyed by the engine and its version, so clips of the two
+are never mixed. This is synthetic speech: one synthesiser, one language, no noise, no microphones or
 rooms, so it says how representations cope with voice and speaking style, not how they fare on
 recorded speakers.
 """
@@ -23,9 +26,7 @@ import io
 import json
 import shutil
 import subprocess
-import wave
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,12 +36,17 @@ import torch
 from .._validate import check_choice, check_names, param_error
 from ..config import Profile, data_home
 from ..errors import CorruptFileError, MissingAssetError
+from . import espeak_library
 from .containers import _labels, _Labelled
 
-__all__ = ["VOICES", "TEXTS", "TRAIN_TEXTS", "CONDITIONS", "SAMPLE_RATE", "ESPEAK_INSTALL", "SpeechDataset",
-           "espeak_path", "has_espeak", "synthesize", "synthesize_clips", "clips_dataset", "load_espeak_voices"]
+__all__ = ["VOICES", "TEXTS", "TRAIN_TEXTS", "CONDITIONS", "SAMPLE_RATE", "ENGINES", "ESPEAK_INSTALL",
+           "SpeechDataset", "espeak_path", "espeak_engine", "has_espeak", "synthesize", "synthesize_clips",
+           "clips_dataset", "load_espeak_voices"]
 
-ESPEAK_INSTALL = "sudo apt-get install espeak-ng"
+#: The two routes to eSpeak NG: the program (root) or the library of a wheel (no root).
+ESPEAK_INSTALL = f"sudo apt-get install espeak-ng (or, without root: {espeak_library.LIBRARY_INSTALL})"
+#: ``"program"``: the ``espeak-ng`` program; ``"library"``: :mod:`.espeak_library`.
+ENGINES = ("program", "library")
 #: eSpeak NG's output rate (Hz).
 SAMPLE_RATE = 22050
 #: The speakers: eSpeak NG voice variants of English (``espeak-ng --voices=variant``).
@@ -73,17 +79,33 @@ def espeak_path() -> str | None:
     return shutil.which("espeak-ng")
 
 
+def espeak_engine() -> str | None:
+    """The engine that speaks: ``"program"`` when ``espeak-ng`` is on ``PATH``, else ``"library"``
+    when the ``espeakng-loader`` wheel is installed, else ``None``."""
+    if espeak_path() is not None:
+        return "program"
+    return "library" if espeak_library.has_library() else None
+
+
 def has_espeak() -> bool:
-    """Whether eSpeak NG is installed."""
-    return espeak_path() is not None
+    """Whether eSpeak NG is installed (the program or the library)."""
+    return espeak_engine() is not None
 
 
-def _require_espeak() -> str:
-    path = espeak_path()
-    if path is None:
-        raise MissingAssetError("Synthesised speech needs the eSpeak NG program, which is not installed. "
-                                f"Install it with: {ESPEAK_INSTALL}")
-    return path
+def _require_espeak(engine: str | None = None) -> str:
+    """The engine to use (``engine`` when given and installed)."""
+    found = espeak_engine() if engine is None else engine
+    if found == "program" and espeak_path() is None:
+        found = None
+    if found == "library" and not espeak_library.has_library():
+        found = None
+    if found is None:
+        wanted = {None: "the eSpeak NG program or its library", "program": "the eSpeak NG program",
+                  "library": "the eSpeak NG library"}[engine]
+        raise MissingAssetError(f"Synthesised speech needs {wanted}, which is not installed. Install the program "
+                                f"with: sudo apt-get install espeak-ng, or, without root, the library with: "
+                                f"{espeak_library.LIBRARY_INSTALL}")
+    return found
 
 
 def _read_wav(raw: bytes) -> np.ndarray:
@@ -96,7 +118,8 @@ def _read_wav(raw: bytes) -> np.ndarray:
     return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
 
 
-def synthesize(text: str, *, voice: str = "en", rate: int = 175, pitch: int = 50) -> np.ndarray:
+def synthesize(text: str, *, voice: str = "en", rate: int = 175, pitch: int = 50,
+               engine: str | None = None) -> np.ndarray:
     """Speak ``text`` with eSpeak NG: float32 samples at :data:`SAMPLE_RATE`.
 
     Args:
@@ -104,9 +127,11 @@ def synthesize(text: str, *, voice: str = "en", rate: int = 175, pitch: int = 50
         voice: an eSpeak voice, with a variant after ``+`` (``"en+f2"``).
         rate: words per minute (80 to 450).
         pitch: base pitch, 0 to 99.
+        engine: one of :data:`ENGINES`; ``None``: the program when it is installed, else the
+            library (:func:`espeak_engine`).
 
     Raises:
-        MissingAssetError: eSpeak NG is not installed (with the command that installs it).
+        MissingAssetError: eSpeak NG is not installed (with the commands that install it).
         InvalidParameterError: a rate or pitch out of range, or an empty text.
         CorruptFileError: eSpeak NG failed.
 
@@ -122,7 +147,14 @@ def synthesize(text: str, *, voice: str = "en", rate: int = 175, pitch: int = 50
         raise param_error("rate", func, "an int from 80 to 450 (words per minute)", rate)
     if not isinstance(pitch, (int, np.integer)) or not 0 <= pitch <= 99:
         raise param_error("pitch", func, "an int from 0 to 99", pitch)
-    program = _require_espeak()
+    if engine is not None:
+        check_choice(engine, "engine", func, ENGINES)
+    if _require_espeak(engine) == "library":
+        pcm, rate_hz = espeak_library.synthesize(text, voice=str(voice), rate=int(rate), pitch=int(pitch))
+        if rate_hz != SAMPLE_RATE:
+            raise CorruptFileError(f"The eSpeak NG library speaks at {rate_hz} Hz, not {SAMPLE_RATE} Hz.")
+        return pcm.astype(np.float32) / 32768.0
+    program = espeak_path()
     done = subprocess.run([program, "-v", str(voice), "-s", str(int(rate)), "-p", str(int(pitch)), "--stdout",
                            text], capture_output=True, check=False, timeout=60)
     if done.returncode != 0 or not done.stdout:
@@ -148,8 +180,11 @@ def _plan(voices: Sequence[str], conditions: Sequence[str], seed: int) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def _version() -> str:
-    done = subprocess.run([_require_espeak(), "--version"], capture_output=True, text=True, check=False)
+def _version(engine: str) -> str:
+    """What identifies the engine's samples in the cache key (the program's key is its version line)."""
+    if engine == "library":
+        return f"library: {espeak_library.version()}"
+    done = subprocess.run([espeak_path(), "--version"], capture_output=True, text=True, check=False)
     return done.stdout.strip()
 
 
@@ -162,7 +197,8 @@ def synthesize_clips(*, voices: Sequence[str] = VOICES, conditions: Sequence[str
         voices: eSpeak voices (the speakers).
         conditions: keys of :data:`CONDITIONS`; ``"normal"`` speaks every text, the others the test texts.
         seed: the seed of the rates and pitches of the clips.
-        cache: keep the clips in ``data_home()/espeak_voices`` (keyed by the recipe and eSpeak's version).
+        cache: keep the clips in ``data_home()/espeak_voices`` (keyed by the recipe, the engine
+            and its version).
         progress: wraps the iterable of clips (``tqdm``) when given.
 
     Returns:
@@ -177,7 +213,9 @@ def synthesize_clips(*, voices: Sequence[str] = VOICES, conditions: Sequence[str
     conditions = check_names(conditions, "conditions", func, tuple(CONDITIONS))
     voices = [str(v) for v in voices]
     plan = _plan(voices, conditions, seed)
-    recipe = json.dumps({"v": _RECIPE_VERSION, "espeak": _version(), "plan": plan.to_dict("list")}, sort_keys=True)
+    engine = _require_espeak()
+    recipe = json.dumps({"v": _RECIPE_VERSION, "espeak": _version(engine), "plan": plan.to_dict("list")},
+                        sort_keys=True)
     path = data_home() / "espeak_voices" / f"{hashlib.sha256(recipe.encode()).hexdigest()[:16]}.npz"
     if cache and path.is_file():
         try:
@@ -188,7 +226,7 @@ def synthesize_clips(*, voices: Sequence[str] = VOICES, conditions: Sequence[str
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)  # a partial write: synthesise again
     rows = plan.itertuples(index=False)
-    waves = [synthesize(r.text, voice=r.voice, rate=r.rate, pitch=r.pitch)
+    waves = [synthesize(r.text, voice=r.voice, rate=r.rate, pitch=r.pitch, engine=engine)
              for r in (progress(rows) if progress is not None else rows)]
     if cache:
         path.parent.mkdir(parents=True, exist_ok=True)
