@@ -61,7 +61,10 @@ from tlworkbench.experiments import feature_extraction as fx
 
 prof = tlw.get_profile(profile)
 tlw.seed_everything(seed)
-targets = fx.targets_for(prof)
+targets = fx.targets_for(prof)  # the profile's targets that are installed here
+left_out = fx.missing_line(fx.missing_targets(prof))
+if left_out:
+    print(left_out)
 print(f"profile {prof.name}: targets {targets}, {prof.image_size} px for the probe, label budgets "
       f"{fx.budgets_for(prof)} per class, seeds {prof.seeds}")
 
@@ -74,7 +77,7 @@ print(f"profile {prof.name}: targets {targets}, {prof.image_size} px for the pro
 
 # %%
 fig = plt.figure(figsize=(12, 1.9 * len(targets)), layout="constrained")
-for sub, target in zip(fig.subfigures(len(targets), 1), targets):
+for sub, target in zip(fig.subfigures(len(targets), 1, squeeze=False).ravel(), targets):
     data = tlw.load_dataset(target, split="test", profile=prof)
     first = [int((data.targets == c).nonzero()[0]) for c in range(8)]  # one image of each of 8 classes
     plots.plot_samples(data.images[first], labels=data.targets[first], classes=data.classes, figure=sub)
@@ -86,9 +89,13 @@ for sub, target in zip(fig.subfigures(len(targets), 1), targets):
 # Every target, budget and seed, both arms; the probe at every depth of the backbone; the probe at
 # a larger input size; how far each target is from ImageNet; and a timing of the feature cache.
 # The features of each image are computed once and cached on disk, so a second run is fast.
+# Every target, arm, budget and seed is one run of a grid: `executor=` hands them to other
+# processes (a `concurrent.futures.ProcessPoolExecutor`, a Dask client's `get_executor()`), and
+# `folder=` keeps every finished run on disk so that an interrupted run continues where it
+# stopped; the tables are the same either way.
 
 # %%
-result = fx.run_feature_extraction(profile=prof.name)
+result = fx.run_feature_extraction(targets=targets, profile=prof.name)
 
 # %% [markdown]
 # ## Labels saved: probe against scratch
@@ -98,8 +105,9 @@ result = fx.run_feature_extraction(profile=prof.name)
 
 # %% tags=["key_figure"]
 efficiency = result.efficiency
-fig, axes = plt.subplots(1, len(targets), figsize=(5 * len(targets), 3.8), sharey=True, layout="constrained")
-for ax, (target, part) in zip(axes, efficiency.groupby("target", sort=False)):
+fig, axes = plt.subplots(1, len(targets), figsize=(5 * len(targets), 3.8), sharey=True, squeeze=False,
+                         layout="constrained")
+for ax, (target, part) in zip(axes.ravel(), efficiency.groupby("target", sort=False)):
     plots.plot_data_efficiency(part, ax=ax, band="ci")
     ax.set_title(target)
 
@@ -109,8 +117,9 @@ for ax, (target, part) in zip(axes, efficiency.groupby("target", sort=False)):
 # gives n, the interval and the verdict for every target and budget.
 
 # %%
-fig, axes = plt.subplots(1, len(targets), figsize=(5 * len(targets), 3.4), sharey=True, layout="constrained")
-for ax, (target, part) in zip(axes, efficiency.groupby("target", sort=False)):
+fig, axes = plt.subplots(1, len(targets), figsize=(5 * len(targets), 3.4), sharey=True, squeeze=False,
+                         layout="constrained")
+for ax, (target, part) in zip(axes.ravel(), efficiency.groupby("target", sort=False)):
     plots.plot_transfer_gap(part, ax=ax, band="ci")
     ax.set_title(target)
 result.summary

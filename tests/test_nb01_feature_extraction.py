@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def extraction() -> fx.FeatureExtractionResult:
-    return fx.run_feature_extraction(profile="quick")
+    return fx.run_feature_extraction(targets=fx.targets_for("quick"), profile="quick")
 
 
 def _row(result: fx.FeatureExtractionResult, target: str, per_class: int) -> pd.Series:

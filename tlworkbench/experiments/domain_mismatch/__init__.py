@@ -34,18 +34,24 @@ from .shift import (
     SOURCES,
     TARGETS,
     domain_embedding,
+    missing_targets,
     domain_samples,
     shift_correlation,
     shift_table,
     shift_vs_drop,
     source_model,
     source_overlap,
+    targets_for,
 )
+from ..feature_extraction.arms import missing_line
 
 __all__ = [
     "ARCH",
     "SOURCES",
     "TARGETS",
+    "targets_for",
+    "missing_targets",
+    "missing_line",
     "REMEDY_PAIRS",
     "BUDGETS",
     "PER_CLASS",

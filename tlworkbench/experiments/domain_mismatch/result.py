@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -16,7 +16,7 @@ from ...diagnostics import gain_table
 from .._memo import memoized
 from .labels import BUDGETS, FIXED_LR, label_runs, rerun, saturation_runs
 from .remedy import METHODS, PER_CLASS, REMEDY_PAIRS, UNSUPERVISED, remedy_frame, remedy_gains, unsupervised_remedies
-from .shift import SOURCES, TARGETS, shift_correlation, shift_table, source_models, source_overlap
+from .shift import SOURCES, shift_correlation, shift_table, source_models, source_overlap, targets_for
 
 __all__ = ["DomainMismatchResult", "comparison_table", "conclude", "run_domain_mismatch"]
 
@@ -240,10 +240,11 @@ def _remedy_lines(result: DomainMismatchResult, table: pd.DataFrame) -> list[str
     if len(coral):
         lines.append("What the CORAL term adds to the same training without it: " + "; ".join(
             f"{r.pair} {r.text}" for r in coral.itertuples()) + ".")
-    best = table[table["comparison"].str.startswith("fine-tune vs best unsupervised")]
-    if len(best):
+    prefix = "fine-tune vs best unsupervised ("
+    best = table[table["comparison"].str.startswith(prefix)]
+    if len(best):  # the remedy's own name may hold parentheses: "target batches (CORAL weight 0)"
         lines.append(f"{result.per_class} labels per class, fine-tuned, against the best unsupervised remedy of each "
-                     "pair: " + "; ".join(f"{r.pair} ({r.comparison.split('(')[1].rstrip(')')}) {r.text}"
+                     "pair: " + "; ".join(f"{r.pair} ({r.comparison[len(prefix):-1]}) {r.text}"
                                           for r in best.itertuples()) + ".")
     adabn = table[table["comparison"] == "AdaBN vs source model"]
     weak = [f"{r.pair} ({r.text})" for r in adabn.itertuples() if r.verdict != "AdaBN better"]
@@ -321,6 +322,7 @@ def run_domain_mismatch(*, profile: str | Profile | None = None, seed: int = 0,
                         sources: Sequence[str] = SOURCES, pairs: Sequence[tuple[str, str]] = REMEDY_PAIRS,
                         budgets: Sequence[int] = BUDGETS, per_class: int = PER_CLASS,
                         seeds: Sequence[int] | None = None, unlabelled: int = 1000,
+                        targets: Mapping[str, Sequence[str]] | None = None,
                         progress: bool | None = None) -> DomainMismatchResult:
     """Run every part of notebook 03 and return the tables.
 
@@ -335,6 +337,8 @@ def run_domain_mismatch(*, profile: str | Profile | None = None, seed: int = 0,
         seeds: seeds of every remedy (default: the profile's); the learning rates are chosen on
             the first.
         unlabelled: target training images the unsupervised remedies read.
+        targets: each source's targets of the shift measures (default: :func:`~.shift.targets_for`,
+            the :data:`~.shift.TARGETS` that are installed here).
         progress: a progress bar over the pairs; ``None``: on in Jupyter only.
 
     Example:
@@ -348,10 +352,11 @@ def run_domain_mismatch(*, profile: str | Profile | None = None, seed: int = 0,
     per_class = check_int(per_class, "per_class", func, minimum=2)
     seeds = check_sequence(prof.seeds if seeds is None else seeds, "seeds", func, check_int, minimum=0)
     models = source_models([*sources, *(p[0] for p in pairs)], None, prof, progress)
-    shift = shift_table(sources, models=models, profile=prof, seed=seed, progress=progress)
-    overlap = pd.concat([source_overlap(s, list(dict.fromkeys([*TARGETS.get(s, ()), *(t for a, t in pairs if a == s)])),
-                                        profile=prof) for s in dict.fromkeys([*sources, *(p[0] for p in pairs)])],
-                        ignore_index=True)
+    every = list(dict.fromkeys([*sources, *(p[0] for p in pairs)]))
+    targets = targets_for(every) if targets is None else {s: tuple(targets.get(s, ())) for s in every}
+    shift = shift_table(sources, models=models, profile=prof, seed=seed, progress=progress, targets=targets)
+    overlap = pd.concat([source_overlap(s, list(dict.fromkeys([*targets[s], *(t for a, t in pairs if a == s)])),
+                                        profile=prof) for s in every], ignore_index=True)
     from tqdm.auto import tqdm
 
     labels, choices, unsupervised, fixed, saturation = [], [], [], [], pd.DataFrame()

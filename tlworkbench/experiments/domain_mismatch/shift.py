@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,9 +20,10 @@ from ...errors import DataError, UnknownDatasetError
 from ...evaluation import evaluate_features
 from ...features import extract_features
 from ...zoo import TransferModel, load_model
+from ..feature_extraction.arms import missing_sets
 
-__all__ = ["ARCH", "SOURCES", "TARGETS", "source_model", "domain_samples", "shift_vs_drop",
-           "shift_correlation", "domain_embedding", "shift_table", "source_overlap"]
+__all__ = ["ARCH", "SOURCES", "TARGETS", "missing_targets", "targets_for", "source_model", "domain_samples",
+           "shift_vs_drop", "shift_correlation", "domain_embedding", "shift_table", "source_overlap"]
 
 ARCH = "small_cnn"
 SOURCES = ("font_digits", "mnist")
@@ -32,6 +33,18 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "mnist": ("opencv_digits", "mnist+elastic1", "font_digits", "mnist+blur0.5", "mnist+colour1",
               "sklearn_digits", "mnist+invert1"),
 }
+
+
+def missing_targets(sources: Sequence[str] = SOURCES) -> dict[str, str]:
+    """The :data:`TARGETS` of ``sources`` that are not installed here, each with its install command
+    (``opencv_digits`` needs a Debian package)."""
+    return missing_sets(list(dict.fromkeys(t for s in sources for t in TARGETS.get(s, ()))))
+
+
+def targets_for(sources: Sequence[str] = SOURCES) -> dict[str, tuple[str, ...]]:
+    """The :data:`TARGETS` of each source that are installed here (less :func:`missing_targets`)."""
+    missing = missing_targets(sources)
+    return {s: tuple(t for t in TARGETS.get(s, ()) if t not in missing) for s in sources}
 
 
 def source_model(source: str, *, profile: str | Profile | None = None,
@@ -95,7 +108,8 @@ def shift_vs_drop(source: str, targets: Sequence[str] | None = None, *, model: T
 
     Args:
         source: the source data set (a name of :data:`SOURCES` or any digit set).
-        targets: domain names (default: :data:`TARGETS` of the source).
+        targets: domain names (default: :data:`TARGETS` of the source that are installed here,
+            :func:`targets_for`).
         model: the source model (default: :func:`source_model`).
         max_samples: test images per domain the shift is measured on.
         n_permutations: permutations of the MMD test.
@@ -116,8 +130,9 @@ def shift_vs_drop(source: str, targets: Sequence[str] | None = None, *, model: T
     """
     func = "shift_vs_drop"
     if targets is None:
-        targets = TARGETS[check_choice(source, "source", func, list(TARGETS), error=UnknownDatasetError,
-                                       what="a source with default targets (or pass targets=[...]), one of")]
+        source = check_choice(source, "source", func, list(TARGETS), error=UnknownDatasetError,
+                              what="a source with default targets (or pass targets=[...]), one of")
+        targets = targets_for((source,))[source]
     targets = check_sequence(targets, "targets", func, check_type, str, "a domain name")
     max_samples = check_int(max_samples, "max_samples", func, minimum=2)
     progress = resolve_progress(progress)
@@ -280,11 +295,14 @@ def domain_embedding(source: str, target: str, *, model: TransferModel | None = 
 
 
 def shift_table(sources: Sequence[str] = SOURCES, *, models: dict[str, TransferModel] | None = None,
-                profile: str | Profile | None = None, seed: int = 0, progress: bool | None = None) -> pd.DataFrame:
-    """:func:`shift_vs_drop` of every source against its :data:`TARGETS`, in one frame.
+                profile: str | Profile | None = None, seed: int = 0, progress: bool | None = None,
+                targets: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+    """:func:`shift_vs_drop` of every source against its targets, in one frame.
 
     Args:
         sources: the source models' data sets.
+        targets: each source's targets (default: :func:`targets_for`, its :data:`TARGETS` that
+            are installed here).
         models: source models already loaded, by source (the others are loaded).
         profile: run profile.
         seed: seed of the shifts, samples and tests.
@@ -294,5 +312,6 @@ def shift_table(sources: Sequence[str] = SOURCES, *, models: dict[str, TransferM
     progress = resolve_progress(progress)
     sources = check_sequence(sources, "sources", "shift_table", check_type, str, "a data set name")
     models = source_models(sources, models, prof, progress)
-    return pd.concat([shift_vs_drop(s, model=models[s], profile=prof, seed=seed, progress=progress)
+    targets = targets_for(sources) if targets is None else targets
+    return pd.concat([shift_vs_drop(s, targets[s], model=models[s], profile=prof, seed=seed, progress=progress)
                       for s in sources], ignore_index=True)

@@ -24,10 +24,11 @@ import torch
 
 from ..._validate import check_int
 from ...config import Profile, data_home, get_profile
-from ...data import ImageDataset, load_dataset, stratified_split, subsample, validation_split
+from ...data import ImageDataset, list_datasets, load_dataset, stratified_split, subsample, validation_split
 from ...features import FeatureCache
 from ...training import LR_GRID, WEIGHT_DECAY_GRID, GridChoice, choose_on_validation, epochs_for_steps, fit
 from ...training import fit_probe, probe_accuracy
+from ...training.probe import WEIGHT_DECAY
 from ...zoo import TransferModel, load_model
 
 __all__ = [
@@ -44,6 +45,9 @@ __all__ = [
     "SCRATCH_BATCH",
     "SCRATCH_IMAGE_SIZE",
     "targets_for",
+    "missing_sets",
+    "missing_line",
+    "missing_targets",
     "budgets_for",
     "lr_grid_for",
     "feature_cache",
@@ -55,6 +59,10 @@ __all__ = [
     "fixed_probe",
     "train_scratch",
     "tune_scratch",
+    "PROBE",
+    "SCRATCH",
+    "FALLBACK",
+    "pool_size",
 ]
 
 BACKBONE = "efficientnet_lite0"
@@ -88,10 +96,54 @@ SCRATCH_MODEL = "small_cnn"
 SCRATCH_BATCH = 32
 SCRATCH_IMAGE_SIZE = 28  # the targets' own resolution: no upsampling for the small CNN
 
+#: The strategy names of the two arms in the tables.
+PROBE = "linear_probe"
+SCRATCH = "scratch"
+#: What a budget without a validation part uses when no larger budget was run either.
+FALLBACK = {"weight_decay": WEIGHT_DECAY, "lr": 3e-3}
+
+
+def pool_size(per_class: Sequence[int], num_classes: int = 10) -> int:
+    """Training images the label budgets are drawn from: one and a half times the largest budget."""
+    return int(max(per_class) * num_classes * 1.5)
+
+
+def missing_sets(names: Sequence[str]) -> dict[str, str]:
+    """The sets among ``names`` that cannot be loaded here, each with the command that installs it.
+
+    A shifted domain (``"mnist+blur0.5"``) counts as its data set; availability is
+    :func:`~tlworkbench.data.list_datasets`'s ``available`` column of the image sets (the Debian data packages, for
+    one, may be absent on a machine without root).
+    """
+    table = list_datasets("image").set_index("name")
+    out = {}
+    for name in names:
+        base = name.partition("+")[0]
+        if base in table.index and not bool(table.loc[base, "available"]):
+            out[name] = str(table.loc[base, "install"])
+    return out
+
+
+def missing_line(missing: dict[str, str]) -> str:
+    """One sentence that names the sets left out and how to install them (empty when none is)."""
+    if not missing:
+        return ""
+    first = next(iter(missing)).partition("+")[0]
+    return ("Left out, not installed here: " + "; ".join(f"{name} ({install})" for name, install in missing.items())
+            + f". Without root, tlw.load_dataset({first!r}) says where to copy the files.")
+
+
+def missing_targets(profile: str | Profile | None = None) -> dict[str, str]:
+    """The profile's targets that are not installed here, with their install commands."""
+    return missing_sets(QUICK_TARGETS if get_profile(profile).name == "quick" else TARGETS)
+
 
 def targets_for(profile: str | Profile | None = None) -> tuple[str, ...]:
-    """The targets of a profile: :data:`QUICK_TARGETS` or :data:`TARGETS`."""
-    return QUICK_TARGETS if get_profile(profile).name == "quick" else TARGETS
+    """The targets of a profile that are installed here: :data:`QUICK_TARGETS` or :data:`TARGETS`,
+    less :func:`missing_targets` (``fashion_mnist`` needs a Debian package)."""
+    names = QUICK_TARGETS if get_profile(profile).name == "quick" else TARGETS
+    missing = missing_sets(names)
+    return tuple(n for n in names if n not in missing)
 
 
 def budgets_for(profile: str | Profile | None = None) -> tuple[int, ...]:
@@ -203,7 +255,8 @@ def train_scratch(train: ImageDataset, val: ImageDataset | None, *, per_class: i
     # channels-last convolutions trained this network 1.4x faster on the CPU, to the same accuracy
     model.to(memory_format=torch.channels_last)
     history = fit(model, train.with_transform(model), None if val is None else val.with_transform(model),
-                  strategy="scratch", epochs=scratch_epochs(len(train), per_class), lr=lr, batch_size=SCRATCH_BATCH, seed=seed, progress=False)
+                  strategy="scratch", epochs=scratch_epochs(len(train), per_class), lr=lr, batch_size=SCRATCH_BATCH,
+                  seed=seed, progress=False)
     score = float("nan") if val is None else float(history.best_accuracy)
     return score, model
 

@@ -7,11 +7,15 @@ rate) is chosen on the first seed's validation part and reused for the other see
 CNN's epoch is chosen on each seed's own validation part. The chosen run, trained on the training
 part only (no refit on training plus validation), is the one scored on test. One label per class
 leaves nothing to validate on: both arms then take the values chosen at the next larger budget.
+
+Every run is a cell of a grid (:mod:`.cells`): with ``executor`` the runs go to other processes or
+a cluster, with ``folder`` the finished ones are kept on disk; the table is the same either way.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,29 +25,17 @@ import torch
 
 from ...config import Profile, get_profile, resolve_progress
 from ...diagnostics import gain_table
-from ...evaluation import evaluate
-from ...features import extract_features
 from ...training import WEIGHT_DECAY_GRID, GridChoice, probe_accuracy
-from ...training.probe import WEIGHT_DECAY
-from ...zoo import list_models, load_model
-from .arms import (BACKBONE, N_TEST, SCRATCH_IMAGE_SIZE, SCRATCH_MODEL, budget_indices, budgets_for, feature_cache,
-                   fixed_probe, lr_grid_for, target_data, train_scratch, tune_probe, tune_scratch)
+from ...zoo import list_models
+from .arms import FALLBACK, N_TEST, PROBE, SCRATCH, budgets_for, fixed_probe, pool_size, tune_probe
+from .cells import efficiency_grid
 
 __all__ = ["PROBE", "SCRATCH", "FALLBACK", "pool_size", "extra_backbones", "probe_runs", "data_efficiency",
-           "efficiency_gains", "verdicts"]
+           "efficiency_runs", "efficiency_gains", "verdicts"]
 
-PROBE = "linear_probe"
-SCRATCH = "scratch"
-#: What a budget without a validation part uses when no larger budget was run either.
-FALLBACK = {"weight_decay": WEIGHT_DECAY, "lr": 3e-3}
 _VERDICTS = {"arm better": "probe ahead", "baseline better": "scratch ahead", "inconclusive": "inconclusive"}
 
 Splits = dict[tuple[int, int], tuple[np.ndarray, "np.ndarray | None"]]
-
-
-def pool_size(per_class: Sequence[int], num_classes: int = 10) -> int:
-    """Training images the label budgets are drawn from: one and a half times the largest budget."""
-    return int(max(per_class) * num_classes * 1.5)
 
 
 def extra_backbones(profile: str | Profile | None = None) -> tuple[str, ...]:
@@ -107,22 +99,10 @@ def probe_runs(features: torch.Tensor, labels: torch.Tensor, test: tuple[torch.T
                     score=lambda probe: probe_accuracy(probe, *test))
 
 
-def _scratch_runs(pool: Any, test: Any, splits: Splits, *, budgets: Sequence[int], seeds: Sequence[int],
-                  grid: Sequence[float]) -> tuple[list[dict[str, Any]], list[pd.DataFrame]]:
-    def tune(n: int, train: np.ndarray, val: np.ndarray, seed: int) -> GridChoice:
-        return tune_scratch(pool.subset(train), pool.subset(val), per_class=n, seed=seed, grid=grid)
-
-    def fixed(n: int, train: np.ndarray, val: np.ndarray | None, value: float, seed: int) -> tuple[float, Any]:
-        return train_scratch(pool.subset(train), None if val is None else pool.subset(val), per_class=n, lr=value,
-                             seed=seed)
-
-    return _run_arm(splits, budgets, seeds, knob="lr", tune=tune, fixed=fixed,
-                    score=lambda model: evaluate(model, test.with_transform(model)).accuracy)
-
-
 def data_efficiency(target: str, *, per_class: Sequence[int] | None = None, seeds: Sequence[int] | None = None,
                     profile: str | Profile | None = None, n_test: int = N_TEST, backbones: Sequence[str] | None = None,
-                    progress: bool | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    progress: bool | None = None, executor: Any = None,
+                    folder: str | os.PathLike | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The probe on ImageNet features against the small CNN from scratch, per label budget and seed.
 
     Args:
@@ -135,7 +115,12 @@ def data_efficiency(target: str, *, per_class: Sequence[int] | None = None, seed
         backbones: more ImageNet backbones to probe beside :data:`BACKBONE` (default:
             :func:`extra_backbones`, none in the quick profile); their rows have the strategy
             ``"linear_probe (<name>)"``.
-        progress: progress bars of the feature extraction (``None``: in Jupyter only).
+        progress: a bar of the runs done (``None``: in Jupyter only).
+        executor: any :class:`concurrent.futures.Executor` the runs go to (a Dask client's
+            ``get_executor()``, a ``ProcessPoolExecutor``); ``None``: one after another, here.
+            The table is the same either way.
+        folder: keep every finished run there, and read back the runs already kept
+            (:func:`~tlworkbench.distributed.run_grid`).
 
     Returns:
         ``(runs, grids)``: one row per arm, budget and seed (``target``, ``model``, ``strategy``,
@@ -143,38 +128,21 @@ def data_efficiency(target: str, *, per_class: Sequence[int] | None = None, seed
         ``val_accuracy``, ``accuracy``), and the validation score of every grid value where a
         choice was made.
     """
+    return efficiency_runs((target,), per_class=per_class, seeds=seeds, profile=profile, n_test=n_test,
+                           backbones=backbones, progress=progress, executor=executor, folder=folder)[0]
+
+
+def efficiency_runs(targets: Sequence[str], *, per_class: Sequence[int] | None = None,
+                    seeds: Sequence[int] | None = None, profile: str | Profile | None = None, n_test: int = N_TEST,
+                    backbones: Sequence[str] | None = None, progress: bool | None = None, executor: Any = None,
+                    folder: str | os.PathLike | None = None) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """:func:`data_efficiency` of several targets as one grid (every cell can run at once), in order."""
     prof = get_profile(profile)
     budgets = tuple(sorted(set(budgets_for(prof) if per_class is None else per_class)))
     seeds = tuple(prof.seeds if seeds is None else seeds)
     extra = tuple(extra_backbones(prof) if backbones is None else backbones)
-    progress = resolve_progress(progress)
-    model = load_model(BACKBONE, num_classes=10, image_size=prof.image_size)
-    pool, test = target_data(target, model, pool=pool_size(budgets), n_test=n_test, profile=prof)
-    labels = pool.targets.numpy()
-    splits = {(n, s): budget_indices(labels, pool.classes, per_class=n, seed=s) for n in budgets for s in seeds}
-    frames = []
-    for name in (BACKBONE, *extra):
-        probe_model = model if name == BACKBONE else load_model(name, num_classes=10, image_size=prof.image_size)
-        feats, y = extract_features(probe_model, pool.with_transform(probe_model), cache=feature_cache(),
-                                    progress=progress)
-        test_xy = extract_features(probe_model, test.with_transform(probe_model), cache=feature_cache(),
-                                   progress=progress)
-        rows, grids = probe_runs(feats, y, test_xy, splits, budgets=budgets, seeds=seeds)
-        strategy = PROBE if name == BACKBONE else f"{PROBE} ({name})"
-        frames.append((name, strategy, rows, grids))
-    small = load_model(SCRATCH_MODEL, num_classes=10, image_size=SCRATCH_IMAGE_SIZE)
-    rows, grids = _scratch_runs(pool.with_transform(small), test.with_transform(small), splits, budgets=budgets,
-                                seeds=seeds, grid=lr_grid_for(prof))
-    frames.append((SCRATCH_MODEL, SCRATCH, rows, grids))
-    runs = pd.concat([pd.DataFrame(r).assign(model=m, strategy=s) for m, s, r, _ in frames], ignore_index=True)
-    grid = pd.concat([g.assign(model=m, strategy=s) for m, s, _, gs in frames for g in gs], ignore_index=True)
-    runs.insert(0, "target", target)
-    grid.insert(0, "target", target)
-    runs = runs.sort_values(["strategy", "per_class", "seed"], kind="stable").reset_index(drop=True)
-    order = ["target", "model", "strategy", "per_class", "seed", "n_train", "n_val", "knob", "value", "chosen_on",
-             "val_accuracy", "accuracy"]
-    grid_order = ["target", "model", "strategy", "per_class", "seed", "knob", "value", "val_score", "chosen"]
-    return runs[order], grid[grid_order]
+    return efficiency_grid(tuple(targets), budgets=budgets, seeds=seeds, profile=prof, n_test=n_test,
+                           backbones=extra, executor=executor, folder=folder, progress=resolve_progress(progress))
 
 
 def efficiency_gains(runs: pd.DataFrame, *, transfer: str = PROBE, baseline: str = SCRATCH,

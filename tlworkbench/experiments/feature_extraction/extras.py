@@ -3,8 +3,10 @@ embedding, and what the feature cache saves."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,14 +15,17 @@ import torch
 from ...config import Profile, get_profile, resolve_progress
 from ...data import load_dataset, stratified_split
 from ...diagnostics import h_score, logme
+from ...distributed import run_grid
 from ...evaluation import evaluate_features
 from ...features import FeatureCache, extract_features
 from ...training import fit
 from ...zoo import load_model
 from .arms import BACKBONE, N_TEST, budget_indices, budgets_for, feature_cache, target_data, targets_for
+from .cells import profile_argument
 from .efficiency import PROBE, pool_size, probe_runs
 
-__all__ = ["RESOLUTION", "resolution_for", "target_distance", "resolution_probe", "embeddings", "probe_timing"]
+__all__ = ["RESOLUTION", "resolution_for", "target_distance", "resolution_cell", "resolution_probe", "embeddings",
+           "probe_timing"]
 
 #: The input-size point of each profile: the probe at a larger input size than the profile's, on
 #: one target and budget. EfficientNet-Lite0 was trained on 224 px photos; the targets are 28 px,
@@ -75,15 +80,35 @@ def target_distance(targets: Sequence[str] | None = None, *, n: int = 1000, per_
     return pd.DataFrame(rows)
 
 
+def resolution_cell(*, target: str, per_class: int, size: int, seeds: Sequence[int], budgets: Sequence[int],
+                    profile: str | Profile, n_test: int) -> list[dict[str, object]]:
+    """The probe of :func:`resolution_probe` at one input size, every seed (a cell of its grid)."""
+    prof = get_profile(profile)
+    model = load_model(BACKBONE, num_classes=10, image_size=size)
+    pool, test = target_data(target, model, pool=pool_size(budgets), n_test=n_test, profile=prof)
+    splits = {(per_class, s): budget_indices(pool.targets.numpy(), pool.classes, per_class=per_class, seed=s)
+              for s in seeds}
+    need = np.unique(np.concatenate([np.concatenate([t, v if v is not None else t[:0]]) for t, v in splits.values()]))
+    part, labels = extract_features(model, pool.subset(need, name=f"{pool.name}[{len(need)}]"), cache=feature_cache(),
+                                    progress=False)
+    feats = torch.zeros(len(pool), part.shape[1])
+    feats[torch.as_tensor(need)] = part
+    test_xy = extract_features(model, test, cache=feature_cache(), progress=False)
+    rows, _ = probe_runs(feats, pool.targets, test_xy, splits, budgets=(per_class,), seeds=seeds)
+    return [dict(r, target=target, strategy=f"{PROBE} ({size} px)", size=size) for r in rows]
+
+
 def resolution_probe(target: str | None = None, *, per_class: int | None = None, size: int | None = None,
                      seeds: Sequence[int] | None = None, budgets: Sequence[int] | None = None,
-                     profile: str | Profile | None = None, n_test: int = N_TEST,
-                     progress: bool | None = None) -> pd.DataFrame:
+                     profile: str | Profile | None = None, n_test: int = N_TEST, progress: bool | None = None,
+                     executor: Any = None, folder: str | os.PathLike | None = None) -> pd.DataFrame:
     """The probe at the profile's input size against the same probe at ``size`` px.
 
     The labelled images, their validation split, the penalty grid and the protocol are those of
     :func:`data_efficiency` (the pool of ``budgets``); only the input size changes. Features at
-    ``size`` are computed for the images the runs use and cached on disk.
+    ``size`` are computed for the images the runs use and cached on disk. Each input size is one
+    cell of a grid (:func:`resolution_cell`): ``executor`` and ``folder`` are those of
+    :func:`~tlworkbench.distributed.run_grid`.
 
     Returns:
         One row per input size and seed, as :func:`data_efficiency`'s runs, with ``strategy``
@@ -95,24 +120,11 @@ def resolution_probe(target: str | None = None, *, per_class: int | None = None,
     per_class = point["per_class"] if per_class is None else per_class
     size = point["size"] if size is None else size
     seeds = tuple(prof.seeds if seeds is None else seeds)
-    budgets = budgets_for(prof) if budgets is None else budgets
-    progress = resolve_progress(progress)
-    frames = []
-    for px in (prof.image_size, size):
-        model = load_model(BACKBONE, num_classes=10, image_size=px)
-        pool, test = target_data(target, model, pool=pool_size(budgets), n_test=n_test, profile=prof)
-        splits = {(per_class, s): budget_indices(pool.targets.numpy(), pool.classes, per_class=per_class, seed=s)
-                  for s in seeds}
-        need = np.unique(np.concatenate([np.concatenate([t, v if v is not None else t[:0]])
-                                         for t, v in splits.values()]))
-        part, labels = extract_features(model, pool.subset(need, name=f"{pool.name}[{len(need)}]"),
-                                        cache=feature_cache(), progress=progress)
-        feats = torch.zeros(len(pool), part.shape[1])
-        feats[torch.as_tensor(need)] = part
-        test_xy = extract_features(model, test, cache=feature_cache(), progress=progress)
-        rows, _ = probe_runs(feats, pool.targets, test_xy, splits, budgets=(per_class,), seeds=seeds)
-        frames.append(pd.DataFrame(rows).assign(target=target, strategy=f"{PROBE} ({px} px)", size=px))
-    return pd.concat(frames, ignore_index=True)
+    budgets = tuple(budgets_for(prof) if budgets is None else budgets)
+    cells = [{"target": target, "per_class": per_class, "size": px, "seeds": seeds, "budgets": budgets,
+              "profile": profile_argument(prof), "n_test": n_test} for px in (prof.image_size, size)]
+    return run_grid(cells, resolution_cell, executor=executor, folder=folder, progress=resolve_progress(progress),
+                    desc="input sizes")
 
 
 def embeddings(target: str = "animal_mnist", *, n: int = N_TEST, profile: str | Profile | None = None,

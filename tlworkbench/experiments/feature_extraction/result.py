@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -12,7 +14,7 @@ from ...diagnostics import gain_table
 from .._memo import memoized
 from .arms import budgets_for, targets_for
 from .depth import layer_probe
-from .efficiency import PROBE, data_efficiency, efficiency_gains, verdicts
+from .efficiency import PROBE, efficiency_gains, efficiency_runs, verdicts
 from .extras import probe_timing, resolution_probe, target_distance
 
 __all__ = ["FeatureExtractionResult", "resolution_gain", "conclude", "run_feature_extraction"]
@@ -134,7 +136,8 @@ def conclude(result: FeatureExtractionResult) -> str:
 @memoized
 def run_feature_extraction(*, targets: Sequence[str] | None = None, per_class: Sequence[int] | None = None,
                            seeds: Sequence[int] | None = None, profile: str | Profile | None = None,
-                           progress: bool | None = None) -> FeatureExtractionResult:
+                           progress: bool | None = None, executor: Any = None,
+                           folder: str | os.PathLike | None = None) -> FeatureExtractionResult:
     """Run every part of notebook 01 but the embedding, and return the tables.
 
     Args:
@@ -143,20 +146,28 @@ def run_feature_extraction(*, targets: Sequence[str] | None = None, per_class: S
         per_class: the label budgets (default: the profile's, :func:`~.arms.budgets_for`).
         seeds: seeds (default: the profile's).
         profile: run profile.
-        progress: progress bars of the feature extraction (``None``: in Jupyter only).
+        progress: progress bars (``None``: in Jupyter only).
+        executor: any :class:`concurrent.futures.Executor` that runs the comparison's runs (every
+            target, arm, budget and seed) and the two input sizes of the resolution point:
+            ``client.get_executor()`` of a Dask client, a
+            ``ProcessPoolExecutor``. ``None``: one after another, here. The tables are the same
+            either way, but for the seconds of the timing.
+        folder: keep every finished run of those grids there; a run with the same folder reads
+            them back and computes only the rest (:func:`~tlworkbench.distributed.run_grid`).
     """
     prof = get_profile(profile)
     targets = tuple(targets_for(prof) if targets is None else targets)
     budgets = tuple(sorted(set(budgets_for(prof) if per_class is None else per_class)))
     seeds = tuple(prof.seeds if seeds is None else seeds)
-    runs, grids = zip(*(data_efficiency(t, per_class=budgets, seeds=seeds, profile=prof, progress=progress)
-                        for t in targets))
+    runs, grids = zip(*efficiency_runs(targets, per_class=budgets, seeds=seeds, profile=prof, progress=progress,
+                                       executor=executor, folder=folder))
     efficiency = pd.concat(runs, ignore_index=True)
     return FeatureExtractionResult(
         efficiency=efficiency, grids=pd.concat(grids, ignore_index=True), gains=efficiency_gains(efficiency),
         layers=layer_probe(targets[0], per_class=max(budgets), seed=seeds[0], profile=prof, progress=progress),
         distance=target_distance(targets, per_class=budgets, profile=prof, progress=progress),
         timing=probe_timing(targets[0], per_class=max(budgets), budgets=budgets, profile=prof),
-        resolution=resolution_probe(seeds=seeds, budgets=budgets, profile=prof, progress=progress),
+        resolution=resolution_probe(seeds=seeds, budgets=budgets, profile=prof, progress=progress, executor=executor,
+                                    folder=folder),
         image_size=prof.image_size)
 
