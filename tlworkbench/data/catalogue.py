@@ -102,7 +102,9 @@ def builtin_cards() -> list[DatasetCard]:
         "emoji", "image", emoji.load_emoji, len(emoji.EMOJI_CLASSES), "emoji",
         f"Noto Color Emoji glyphs of the Unicode subgroups {', '.join(emoji.EMOJI_CLASSES)}, each drawn in "
         "several styles (background, size, rotation, mirror)", "SIL OFL-1.1 (Noto Color Emoji); Unicode licence "
-        "(emoji-test.txt)", emoji.EMOJI_INSTALL, emoji.has_emoji,
+        "(emoji-test.txt)",
+        f"{emoji.EMOJI_INSTALL}; or, without root, copy NotoColorEmoji.ttf and emoji-test.txt into TLW_DATA/emoji",
+        emoji.has_emoji,
         "about 860/140 colour images at 96 px (quick), 224 px and twice the styles (full)",
         "a quarter of each subgroup's emoji (at least 2) are test emoji, every style of one emoji on one side",
         seeded=True))

@@ -13,6 +13,9 @@ recognises a mammal it has never seen as a mammal, not a seen drawing on a new b
 :func:`write_emoji_folder` writes the set as PNG files in the ``train/<class>/`` and
 ``test/<class>/`` layout that :func:`~tlworkbench.data.load_image_folder` reads, the layout of
 one's own data.
+
+Without root, copy ``NotoColorEmoji.ttf`` and ``emoji-test.txt`` into ``TLW_DATA/emoji/``
+(:func:`emoji_dir`): the two files are looked for there when Debian's are absent.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from ..errors import MissingAssetError
 from .containers import ImageDataset
 
 __all__ = ["EMOJI_CLASSES", "EMOJI_FONT", "EMOJI_TEST", "EMOJI_INSTALL", "EMOJI_SIZES", "EMOJI_STYLES",
-           "emoji_by_subgroup", "render_emoji", "emoji_images", "load_emoji", "write_emoji_folder", "has_emoji"]
+           "emoji_dir", "emoji_files", "emoji_by_subgroup", "render_emoji", "emoji_images", "load_emoji",
+           "write_emoji_folder", "has_emoji"]
 
 EMOJI_FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
 EMOJI_TEST = Path("/usr/share/unicode/emoji/emoji-test.txt")
@@ -46,16 +50,34 @@ _PALETTE = [(255, 255, 255), (240, 240, 240), (30, 30, 46), (250, 235, 215), (20
             (255, 220, 230), (60, 90, 140), (120, 60, 60), (250, 250, 180), (90, 90, 90), (20, 110, 90)]
 
 
+def emoji_dir() -> Path:
+    """The folder a user without root fills: ``TLW_DATA/emoji`` (it also holds written folders)."""
+    return data_home() / "emoji"
+
+
+def emoji_files() -> tuple[Path | None, Path | None]:
+    """``(font, emoji list)``: Debian's files, else those of :func:`emoji_dir`; ``None`` for one found nowhere."""
+    found = []
+    for system in (EMOJI_FONT, EMOJI_TEST):
+        own = emoji_dir() / system.name
+        found.append(next((p for p in (system, own) if p.is_file()), None))
+    return found[0], found[1]
+
+
 def has_emoji() -> bool:
-    """Whether the font and Unicode's emoji list are installed."""
-    return EMOJI_FONT.exists() and EMOJI_TEST.exists()
+    """Whether the font and Unicode's emoji list are installed (by Debian or in :func:`emoji_dir`)."""
+    return None not in emoji_files()
 
 
-def _require() -> None:
-    missing = [str(p) for p in (EMOJI_FONT, EMOJI_TEST) if not p.exists()]
-    if missing:
-        raise MissingAssetError(f"The emoji set needs {', '.join(missing)}, which is not installed. Install it "
-                                f"with: {EMOJI_INSTALL}")
+def _require() -> tuple[Path, Path]:
+    font, listing = emoji_files()
+    if font is None or listing is None:
+        missing = [p.name for p, f in ((EMOJI_FONT, font), (EMOJI_TEST, listing)) if f is None]
+        raise MissingAssetError(
+            f"The emoji set needs {' and '.join(missing)}, not installed here. Install with: {EMOJI_INSTALL}; "
+            f"or, without root, copy {EMOJI_FONT.name} and {EMOJI_TEST.name} (from any machine that has them, "
+            f"e.g. {EMOJI_FONT} and {EMOJI_TEST}) into {emoji_dir()}")
+    return font, listing
 
 
 @functools.cache
@@ -65,10 +87,10 @@ def emoji_by_subgroup() -> dict[str, list[tuple[str, str]]]:
     Raises:
         MissingAssetError: ``unicode-data`` (or the font) is not installed.
     """
-    _require()
+    _, listing = _require()
     out: dict[str, list[tuple[str, str]]] = {}
     subgroup = ""
-    for line in EMOJI_TEST.read_text(encoding="utf-8").splitlines():
+    for line in listing.read_text(encoding="utf-8").splitlines():
         if line.startswith("# subgroup:"):
             subgroup = line.split(":", 1)[1].strip()
         elif "; fully-qualified" in line:
@@ -83,8 +105,8 @@ def emoji_by_subgroup() -> dict[str, list[tuple[str, str]]]:
 def _font() -> object:
     from PIL import ImageFont
 
-    _require()
-    return ImageFont.truetype(str(EMOJI_FONT), _GLYPH_SIZE)
+    font, _ = _require()
+    return ImageFont.truetype(str(font), _GLYPH_SIZE)
 
 
 @functools.cache
@@ -177,7 +199,7 @@ def write_emoji_folder(root: str | Path | None = None, *, profile: str | Profile
     reads its ``train`` and ``test`` sides). A folder written before is reused.
 
     Args:
-        root: where to write (default: ``TLW_DATA/emoji/<profile>-<seed>``).
+        root: where to write (default: ``TLW_DATA/emoji/<profile>-<seed>``, beside the files of :func:`emoji_dir`).
         profile: decides the size and the styles per emoji (:data:`EMOJI_SIZES`, :data:`EMOJI_STYLES`).
         seed: decides the test emoji and the styles.
 

@@ -13,15 +13,13 @@ The steps a practitioner takes, each through the package:
    (``fit(augment=True)``), the best epoch on validation;
 5. evaluate both on test; the model kept is the one better on validation.
 
-Files named ``<item>_<n>.<ext>`` count as ``n`` views of one item (the default set draws each
-emoji in several styles): the interval of the difference between the two arms is paired over
+Files named ``<item>_<n>.<ext>`` count as views of one item (the emoji set, the default, draws
+each emoji in several styles): the interval of the difference between the two arms is paired over
 the test items, so that views of one item are not counted as independent evidence.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,19 +31,19 @@ import torch
 
 from .._validate import check_int, check_type
 from ..config import Profile, get_profile, resolve_progress
-from ..data import IMAGE_SUFFIXES, image_keys, load_image_folder, load_text_csv, split_indices, validation_split
-from ..data.emoji import write_emoji_folder
+from ..data import image_keys, load_image_folder, load_text_csv, split_indices, validation_split
 from ..diagnostics import PairedDifference, paired_difference
-from ..errors import DataError, MissingAssetError
+from ..errors import DataError
 from ..evaluation import Evaluation, evaluate
 from ..selection import Candidate, candidate_image_size, rank_models
 from ..training import WEIGHT_DECAY_GRID, choose_on_validation, fit, lr_find
 from ..zoo import get_spec, load_model
 from ._memo import memoized
+from .own_data_sets import _presplit, audit_data, default_data, item_of
 
 __all__ = ["IMAGE_CANDIDATES", "TEXT_CANDIDATES", "TEST_FRACTION", "VAL_FRACTION", "LOAD_SIZE", "OwnDataResult",
            "audit_data", "load_own_data", "split_by_item", "FINE_TUNE_FROM", "MAX_LR", "image_size_for", "item_of",
-           "conclude", "run_own_data"]
+           "conclude", "default_data", "run_own_data"]
 
 IMAGE_CANDIDATES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 TEXT_CANDIDATES = ("minilm", "minilm_sre")
@@ -62,14 +60,6 @@ FINE_TUNE_FROM = {"quick": "stage6", "full": None}
 #: The range test's suggestion is capped here: fine-tuning every group of EfficientNet-Lite1 at 64 px
 #: on the emoji set at lr 1e-2 (a suggestion of 1.5e-2, capped at 1e-2) sent the validation loss to 24.
 MAX_LR = 3e-3
-_ITEM = re.compile(r"^(?P<item>.+)_\d+$")
-
-
-def item_of(path: str | Path) -> str:
-    """The item a file shows: its name without a trailing ``_<n>`` (``fox_2.png`` -> ``fox``)."""
-    stem = Path(path).stem
-    m = _ITEM.match(stem)
-    return m["item"] if m else stem
 
 
 def image_size_for(name: str, profile: str | Profile | None = None) -> int:
@@ -79,82 +69,6 @@ def image_size_for(name: str, profile: str | Profile | None = None) -> int:
     if spec.modality != "image" or prof.name == "full":
         return int(spec.input_size)
     return candidate_image_size(name, profile=prof)
-
-
-def _presplit(root: Path) -> dict[str, Path] | None:
-    test = root / "test" if (root / "test").is_dir() else root / "val"
-    if (root / "train").is_dir() and test.is_dir():
-        return {"train": root / "train", "test": test}
-    return None
-
-
-def _image_key(path: Path) -> tuple[bytes | None, str]:
-    """A digest of the decoded pixels, or ``(None, error)`` for a file that cannot be read."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            px = np.asarray(im.convert("RGB"))
-    except Exception as err:  # PIL raises several types for broken files
-        return None, f"{type(err).__name__}: {err}"
-    return hashlib.sha1(px.tobytes() + str(px.shape).encode()).digest(), ""
-
-
-def audit_data(path: str | Path) -> dict[str, Any]:
-    """Look at one's own data before training: counts, unreadable files, exact duplicates.
-
-    Args:
-        path: a folder with one sub-folder per class (optionally under ``train/`` and ``test/``),
-            or a CSV file with ``text`` and ``label`` columns.
-
-    Returns:
-        A dict: ``files`` (one row per file or text: ``split``, ``class``, ``item``, ``file``,
-        ``readable``, ``error``), ``counts`` (classes by split), ``broken`` (the unreadable
-        rows), ``duplicates`` (rows whose content repeats an earlier row: ``duplicate_of``,
-        ``across_splits`` when a test file copies a training file).
-
-    Raises:
-        MissingAssetError: ``path`` does not exist.
-    """
-    root = Path(path).expanduser()
-    if not root.exists():
-        raise MissingAssetError(f"The data {str(root)!r} does not exist. Pass a folder with one sub-folder per "
-                                "class, or a CSV file with 'text' and 'label' columns.")
-    rows = []
-    if root.is_file():
-        frame = pd.read_csv(root)
-        for i, (text, label) in enumerate(zip(frame.get("text", []), frame.get("label", []))):
-            ok = isinstance(text, str) and bool(text.strip())
-            rows.append({"split": "all", "class": str(label), "item": str(i), "file": f"row {i + 2}", "readable": ok,
-                         "error": "" if ok else "empty text", "key": text.strip().encode() if ok else None})
-    else:
-        sides = _presplit(root) or {"all": root}
-        for split, folder in sides.items():
-            for d in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-                for f in sorted(d.rglob("*")):
-                    if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith("."):
-                        key, error = _image_key(f)
-                        rows.append({"split": split, "class": d.name, "item": item_of(f),
-                                     "file": str(f.relative_to(root)), "readable": key is not None, "error": error,
-                                     "key": key})
-    files = pd.DataFrame(rows, columns=["split", "class", "item", "file", "readable", "error", "key"])
-    counts = files[files["readable"]].pivot_table(index="class", columns="split", values="file", aggfunc="count",
-                                                  fill_value=0)
-    first: dict[bytes, int] = {}
-    dup = []
-    for i, key in enumerate(files["key"]):
-        if key is None:
-            continue
-        if key in first:
-            j = first[key]
-            dup.append({**files.iloc[i].drop("key").to_dict(), "duplicate_of": files.at[j, "file"],
-                        "across_splits": files.at[j, "split"] != files.at[i, "split"]})
-        else:
-            first[key] = i
-    duplicates = pd.DataFrame(dup, columns=[*files.columns.drop("key"), "duplicate_of", "across_splits"])
-    return {"files": files.drop(columns="key"), "counts": counts,
-            "broken": files[~files["readable"]].drop(columns="key"),
-            "duplicates": duplicates}
 
 
 def load_own_data(path: str | Path, *, profile: str | Profile | None = None,
@@ -306,28 +220,35 @@ def _candidates(modality: str, profile: Profile) -> list[Candidate]:
     return [Candidate(n, n, "default", image_size_for(n, profile) if modality == "image" else None) for n in names]
 
 
-@memoized
-def run_own_data(*, profile: str | Profile | None = None, seed: int = 0, data: str | None = None,
+def run_own_data(*, profile: str | Profile | None = None, seed: int = 0, data: str | Path | None = None,
                  progress: bool | None = None) -> OwnDataResult:
-    """Run notebook 10's path on ``data`` (default: the emoji set, written to a folder first).
+    """Run notebook 10's path on ``data`` (default: :func:`~.own_data_sets.default_data`, the emoji
+    set written as a folder, or animal-mnist's where the emoji font is absent).
 
     Args:
         profile: run profile (quick: 64 px, a 24-step range test; full: native sizes).
         seed: seeds the split, the heads and training.
-        data: a folder (one sub-folder per class) or a CSV of texts; ``None``: the emoji set.
+        data: a folder (one sub-folder per class) or a CSV of texts; ``None``: the default folder.
         progress: progress bars (``None``: in Jupyter only).
 
     Raises:
-        MissingAssetError: the default set's font or emoji list is not installed.
+        MissingAssetError: ``data`` does not exist, or (``data=None``) no default set is installed.
         DataError: fewer than two classes, or classes too small to split.
     """
-    t0 = time.perf_counter()
     prof = get_profile(profile)
     seed = check_int(seed, "seed", "run_own_data")
-    progress = resolve_progress(progress)
     if data is None:
-        data = str(write_emoji_folder(profile=prof, seed=seed))
+        data = default_data(profile=prof, seed=seed).path
     check_type(data, "data", "run_own_data", (str, Path), "a folder or a CSV file")
+    # the folder resolved is the key of the stored result: the emoji set and its fallback never share one
+    return _run(profile=prof.name, seed=seed, data=str(data), progress=progress)
+
+
+@memoized
+def _run(*, profile: str, seed: int, data: str, progress: bool | None = None) -> OwnDataResult:
+    t0 = time.perf_counter()
+    prof = get_profile(profile)
+    progress = resolve_progress(progress)
     audit = audit_data(data)
     train_all, test, train_items, test_items = load_own_data(data, profile=prof, seed=seed)
     modality = train_all.modality

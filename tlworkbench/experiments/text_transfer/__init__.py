@@ -13,6 +13,9 @@ Three questions, on texts that install with Debian (nothing is downloaded):
   descriptions; the shift measured on each encoder's embeddings (MMD², proxy A-distance) beside
   the accuracy drop, as in notebook 03.
 
+Where fortunes are not installed (:func:`text_tasks`), the general task is left out and the
+rest runs on the package descriptions.
+
 Every arm chooses its hyper-parameters on a validation split carved from its label budget; every
 difference is paired on the seed with :func:`~tlworkbench.diagnostics.paired_difference`.
 
@@ -21,12 +24,13 @@ difference is paired on the seed with :func:`~tlworkbench.diagnostics.paired_dif
 * :mod:`.result`: :class:`TextTransferResult`, :func:`conclude` and :func:`run_text_transfer`.
 """
 
-from .data import DOMAIN, ENCODERS, GENERAL, N_TEST, N_TOP, QUICK_POOL_PER_CLASS, duplicates, fortunes_data, packages_data
+from .data import (DOMAIN, ENCODERS, GENERAL, N_TEST, N_TOP, QUICK_POOL_PER_CLASS, duplicates, fortunes_data,
+                   packages_data, task_note, text_tasks)
 from .result import ARM_NAMES, TextTransferResult, conclude, run_text_transfer
 from .runs import (BUDGETS, DOMAIN_BUDGETS, FIELDS, FINE_TUNE_BUDGET, FINE_TUNE_EPOCHS, FINE_TUNE_SEEDS, SEEDS,
                    budget_runs, domain_runs, package_split, paired_gains, split_budget)
 
 __all__ = ["DOMAIN", "ENCODERS", "GENERAL", "N_TEST", "N_TOP", "QUICK_POOL_PER_CLASS", "duplicates", "fortunes_data",
-           "packages_data", "ARM_NAMES", "TextTransferResult", "conclude", "run_text_transfer", "BUDGETS",
+           "packages_data", "task_note", "text_tasks", "ARM_NAMES", "TextTransferResult", "conclude", "run_text_transfer", "BUDGETS",
            "DOMAIN_BUDGETS", "FIELDS", "FINE_TUNE_BUDGET", "FINE_TUNE_EPOCHS", "FINE_TUNE_SEEDS", "SEEDS",
            "budget_runs", "domain_runs", "package_split", "paired_gains", "split_budget"]

@@ -5,6 +5,9 @@
 * The domain task: descriptions of the installed Debian packages, labelled by section
   (``debian_packages``), as two texts per package: the synopsis and the long description.
 
+:func:`text_tasks` says which of the two can run here: both, or the domain task alone where
+fortunes are not installed (the notebook then leaves the general task out and says so).
+
 Every text is embedded once by each encoder (:func:`~tlworkbench.text.embed_texts`, batched by
 length); the seeds and label budgets index rows of those embeddings.
 """
@@ -17,14 +20,14 @@ import numpy as np
 import torch
 
 from ...config import Profile, get_profile
-from ...data import load_dataset, stratified_split
+from ...data import list_datasets, load_dataset, stratified_split
 from ...data.text_sets import PACKAGE_SECTIONS, package_texts, read_package_records, section_records
-from ...errors import DataError
+from ...errors import DataError, MissingAssetError
 from ...text import MAX_LENGTH, embed_texts
 from ...zoo import load_model
 
 __all__ = ["GENERAL", "DOMAIN", "ENCODERS", "N_TOP", "QUICK_POOL_PER_CLASS", "N_TEST", "fortunes_data",
-           "packages_data", "duplicates"]
+           "packages_data", "duplicates", "text_tasks", "task_note"]
 
 GENERAL = "fortunes"
 DOMAIN = "debian_packages"
@@ -36,6 +39,33 @@ N_TOP = 2
 QUICK_POOL_PER_CLASS = 100
 #: Test texts of fortunes in the quick profile (stratified, seed 0).
 N_TEST = 300
+
+
+def text_tasks() -> tuple[str, ...]:
+    """The tasks notebook 08 runs here: ``(GENERAL, DOMAIN)``, or ``(DOMAIN,)`` where Debian's
+    fortunes are not installed.
+
+    Raises:
+        MissingAssetError: the package descriptions (dpkg's status file) are absent too, as on
+            macOS; the message names both sets and the fortunes' install command.
+    """
+    table = list_datasets("text").set_index("name")
+    if not bool(table.at[DOMAIN, "available"]):
+        general = "" if bool(table.at[GENERAL, "available"]) else f" ({table.at[GENERAL, 'install']})"
+        raise MissingAssetError(
+            f"Notebook 08 needs the descriptions of installed Debian packages ({DOMAIN!r}, read from dpkg's status "
+            f"file), which this system does not have; without them it cannot run, even with {GENERAL!r}{general}. "
+            "Run it on Debian or Ubuntu (a container will do).")
+    return (GENERAL, DOMAIN) if bool(table.at[GENERAL, "available"]) else (DOMAIN,)
+
+
+def task_note(tasks: tuple[str, ...]) -> str:
+    """One line saying which task was left out and how to install it ("" when both ran)."""
+    if GENERAL in tasks:
+        return ""
+    install = list_datasets("text").set_index("name").at[GENERAL, "install"]
+    return (f"The general task ({GENERAL}) is left out: Debian's fortunes are not installed ({install}); "
+            f"the comparisons below run on the package descriptions ({DOMAIN}) alone.")
 
 
 def duplicates(a: list[str], b: list[str]) -> int:
