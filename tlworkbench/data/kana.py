@@ -11,6 +11,9 @@ The registered set ``kana`` splits by script: ``train`` holds the hiragana (the 
 choices are made) and ``test`` the katakana (the classes on which a few-shot method is scored);
 the two splits share no class. Class names are the Hepburn romanisations, lower case for hiragana
 ("ka") and upper case for katakana ("KA"), as linguists write them.
+
+Without root, any Japanese font files copied into ``TLW_DATA/fonts`` (:func:`font_folder`) serve
+instead of, or beside, Debian's: :func:`kana_fonts` keeps each one that has every kana glyph.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from .containers import ImageDataset
 from .offline import fit_glyph
 
 __all__ = ["HIRAGANA", "KATAKANA", "ROMAJI", "KANA_FONTS", "KANA_INSTALL", "kana_fonts", "render_kana",
-           "load_kana", "RENDERS_PER_FONT", "kana_card"]
+           "load_kana", "RENDERS_PER_FONT", "kana_card", "font_folder", "MAX_FONTS", "FONT_SUFFIXES"]
 
 HIRAGANA = "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん"
 KATAKANA = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワヲン"
@@ -56,33 +59,62 @@ KANA_INSTALL = ("sudo apt-get install fonts-ipafont-gothic fonts-ipafont-mincho 
 #: Images per font and class: the quick profile draws each glyph twice per font, the full one five times.
 RENDERS_PER_FONT = {"quick": 2, "full": 5}
 _MIN_FONTS = 4  # an episode splits the fonts between support and query
+#: The most fonts a render uses (Debian's twelve, or as many from the font folder).
+MAX_FONTS = 12
+#: The font files :func:`kana_fonts` reads from :func:`font_folder`.
+FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 
 
 def kana_fonts() -> list[tuple[str, Path]]:
-    """The fonts of :data:`KANA_FONTS` found: Debian's folder, else ``TLW_DATA/fonts/<file>``.
+    """The Japanese fonts found: those of :data:`KANA_FONTS` in Debian's folders, then every font
+    file in :func:`font_folder` (any ``.ttf``, ``.otf`` or ``.ttc`` that has every kana glyph), at
+    most :data:`MAX_FONTS`.
+
+    A user without root copies font files into :func:`font_folder`; a font of :data:`KANA_FONTS`
+    found in both places counts once, and a file without every kana glyph is passed over.
 
     Raises:
-        MissingAssetError: fewer than four of them are installed (an episode needs fonts on both
-            sides); the message gives the install command.
+        MissingAssetError: fewer than four fonts with the kana are found (an episode needs fonts on
+            both sides); the message gives the install command and the folder.
     """
-    found = []
+    found: list[tuple[str, Path]] = []
     for name, file, folder in KANA_FONTS:
-        path = next((p for p in (Path(folder) / file, data_home() / "fonts" / file) if p.is_file()), None)
-        if path is not None and _covers(path, HIRAGANA + KATAKANA):
+        path = Path(folder) / file
+        if path.is_file() and _covers(path, HIRAGANA + KATAKANA):
             found.append((name, path))
+    named = {file: name for name, file, _ in KANA_FONTS}
+    taken = {p.name for _, p in found}
+    folder = font_folder()
+    extra = sorted(p for p in folder.glob("*") if p.suffix.lower() in FONT_SUFFIXES and p.is_file())
+    for path in extra:
+        if len(found) >= MAX_FONTS:
+            break
+        if path.name not in taken and _covers(path, HIRAGANA + KATAKANA):
+            found.append((named.get(path.name, path.stem), path))
+            taken.add(path.name)
     if len(found) < _MIN_FONTS:
-        raise MissingAssetError(f"The Japanese fonts of the data set 'kana' are not installed ({len(found)} of "
-                                f"{len(KANA_FONTS)} found, at least {_MIN_FONTS} needed). Install them with: "
-                                f"{KANA_INSTALL}; or, without root, copy the font files "
-                                f"({', '.join(f for _, f, _ in KANA_FONTS)}) into {data_home() / 'fonts'}.")
+        raise MissingAssetError(f"The Japanese fonts of the data set 'kana' are not installed ({len(found)} fonts "
+                                f"with every kana glyph found, at least {_MIN_FONTS} needed). Install them with: "
+                                f"{KANA_INSTALL}; or, without root, copy at least {_MIN_FONTS} Japanese font files "
+                                f"(.ttf, .otf or .ttc, for example {', '.join(f for _, f, _ in KANA_FONTS[:4])}) "
+                                f"into {folder}.")
     return found
 
 
-def _covers(path: Path, chars: str) -> bool:
-    """Whether the font at ``path`` has a glyph for every char (a font without one draws a box)."""
-    from fontTools.ttLib import TTFont  # comes with matplotlib
+def font_folder() -> Path:
+    """``TLW_DATA/fonts``: where a user without root puts Japanese font files (not created here)."""
+    return data_home() / "fonts"
 
-    cmap = TTFont(str(path), lazy=True).getBestCmap() or {}
+
+def _covers(path: Path, chars: str) -> bool:
+    """Whether the font at ``path`` has a glyph for every char (a font without one draws a box);
+    ``False`` for a file that is not a readable font."""
+    from fontTools.ttLib import TTFont, TTLibError  # comes with matplotlib
+
+    try:
+        cmap = TTFont(str(path), lazy=True, fontNumber=0).getBestCmap() or {}
+    except (TTLibError, OSError, ValueError, KeyError, AssertionError):
+        return False
     return all(ord(c) in cmap for c in chars)
 
 

@@ -1,4 +1,7 @@
-"""The zero-shot half of notebook 06: Fashion-MNIST classes recognised from a one-sentence description.
+"""The zero-shot half of notebook 06: classes recognised from a one-sentence description.
+
+The classes are Fashion-MNIST's, or, where its files are absent, animal_mnist's ten animals
+(:data:`ANIMAL_DESCRIPTIONS`); :func:`descriptions_for` gives each set's sentences.
 
 Images are EfficientNet-Lite0's frozen ImageNet features; each class's description is embedded by
 the MiniLM sentence encoder (zoo model ``minilm``). Over several splits of the ten classes into
@@ -25,16 +28,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..._validate import check_choice
 from ...config import Profile, get_profile
 from ...data import TextDataset, load_dataset
-from ...data.offline import FASHION_CLASSES
 from ...features import extract_features
 from ...few_shot import ZeroShotHead, harmonic_mean, per_class_accuracy
 from ...training import choose_on_validation
 from ...zoo import load_model
 from ..feature_extraction import BACKBONE, feature_cache
 
-__all__ = ["DESCRIPTIONS", "TEXT_MODEL", "N_SPLITS", "N_UNSEEN", "VAL_FOLDS", "N_SHUFFLES", "ALPHA_GRID",
+__all__ = ["DESCRIPTIONS", "ANIMAL_DESCRIPTIONS", "descriptions_for", "TEXT_MODEL", "N_SPLITS", "N_UNSEEN", "VAL_FOLDS", "N_SHUFFLES", "ALPHA_GRID",
            "CALIBRATION_GRID", "N_MAP_TRAIN", "zero_shot_data", "zero_shot_splits", "choose_alpha", "zero_shot_runs"]
 
 #: One sentence per Fashion-MNIST class, written from what the garment is, not from the images.
@@ -50,6 +53,21 @@ DESCRIPTIONS = {
     "Bag": "A handbag or purse with handles, used to carry things.",
     "Ankle boot": "A sturdy shoe that covers the foot and rises just above the ankle.",
 }
+#: One sentence per animal_mnist class, written from what the animal is, not from the silhouettes.
+ANIMAL_DESCRIPTIONS = {
+    "bear": "A large heavy wild animal with thick fur, a short tail and strong legs, that walks on the soles "
+            "of its feet.",
+    "bird": "A small animal with feathers, two wings, two thin legs and a beak, that can fly.",
+    "cat": "A small furry pet with pointed ears, whiskers and a long tail, that hunts mice.",
+    "cow": "A large farm animal with a heavy body on four legs and small horns, kept for its milk.",
+    "dog": "A loyal pet with four legs, a wagging tail and a keen nose, that barks.",
+    "elephant": "A huge grey animal with a long trunk, large flapping ears and tusks.",
+    "giraffe": "A very tall animal with a very long neck and long legs, that eats leaves from the tops of trees.",
+    "horse": "A large strong animal with a long face, a mane and hooves, that people ride.",
+    "sheep": "A farm animal with a thick woolly coat, kept for its wool.",
+    "zebra": "A wild African animal like a horse, with black and white stripes.",
+}
+_DESCRIPTIONS = {"fashion_mnist": DESCRIPTIONS, "animal_mnist": ANIMAL_DESCRIPTIONS}
 TEXT_MODEL = "minilm"
 N_SPLITS = 8
 N_UNSEEN = 3
@@ -64,19 +82,26 @@ N_MAP_TRAIN = 1500
 _SEED = 0
 
 
-def zero_shot_data(profile: str | Profile | None = None, *, progress: bool | None = None) -> dict[str, Any]:
-    """ImageNet features of Fashion-MNIST (training subset and test) and the MiniLM embeddings of
-    :data:`DESCRIPTIONS`."""
+def descriptions_for(name: str) -> dict[str, str]:
+    """The class descriptions of the zero-shot set ``name`` (``"fashion_mnist"`` or ``"animal_mnist"``)."""
+    return dict(_DESCRIPTIONS[check_choice(name, "name", "descriptions_for", tuple(_DESCRIPTIONS))])
+
+
+def zero_shot_data(profile: str | Profile | None = None, *, name: str = "fashion_mnist",
+                   progress: bool | None = None) -> dict[str, Any]:
+    """ImageNet features of the set ``name`` (training subset and test) and the MiniLM embeddings
+    of its class descriptions (:func:`descriptions_for`)."""
     prof = get_profile(profile)
-    model = load_model(BACKBONE, num_classes=10, image_size=prof.image_size)
-    train = load_dataset("fashion_mnist", split="train", transform=model, profile=prof,
+    described = descriptions_for(name)
+    model = load_model(BACKBONE, num_classes=len(described), image_size=prof.image_size)
+    train = load_dataset(name, split="train", transform=model, profile=prof,
                          max_size=N_MAP_TRAIN if prof.name == "quick" else None)
-    test = load_dataset("fashion_mnist", split="test", transform=model, profile=prof)
+    test = load_dataset(name, split="test", transform=model, profile=prof)
     xtr, ytr = extract_features(model, train, cache=feature_cache(), progress=progress)
     xte, yte = extract_features(model, test, cache=feature_cache(), progress=progress)
     text = load_model(TEXT_MODEL)
-    names = list(FASHION_CLASSES)
-    sentences = TextDataset([DESCRIPTIONS[c] for c in names], np.arange(len(names)), names, name="descriptions")
+    names = list(train.classes)
+    sentences = TextDataset([described[c] for c in names], np.arange(len(names)), names, name="descriptions")
     emb, _ = extract_features(text, sentences, cache=False, progress=False)
     return {"x_train": xtr.numpy(), "y_train": ytr.numpy(), "x_test": xte.numpy(), "y_test": yte.numpy(),
             "embeddings": emb.numpy(), "classes": names}
