@@ -66,9 +66,14 @@ prof
 # Each candidate is a zoo model with its weights. ImageNet models run at the profile's image size
 # (64 px in the quick profile, which keeps only Lite0 of the three: the tuned fine-tunes of Lite1
 # and Lite2 would take several CPU minutes more); the small CNNs read 32 px grey images. A
-# `tlw:<source>` model is trained by the workbench on first use and cached.
+# `tlw:<source>` model is trained by the workbench on first use and cached. A candidate whose
+# source data set is not installed (a Debian package such as Fashion-MNIST's or OpenCV's) is left
+# out, and the line printed below names it with the command that installs it.
 
 # %%
+note = ms.candidates_note(prof)
+if note:
+    print(note)
 pd.DataFrame([{"label": c.label, "model": c.name, "weights": c.weights,
                "image size": selection.candidate_image_size(c.name, profile=prof)}
               for c in ms.candidates_for(prof)])
@@ -98,7 +103,8 @@ result.plan.describe()
 # ## 1 · Did any candidate see the target's images?
 #
 # `shared` counts a candidate's pretraining images that are images of the target's train or test
-# split. OpenCV's `digits.png` turns out to be the MNIST digits of this very set, redrawn at
+# split (the table has one row per candidate that was considered). OpenCV's `digits.png`, when
+# `opencv-doc` is installed, turns out to be the MNIST digits of this very set, redrawn at
 # 20 × 20: no digest matches (a different resampling filter), but every one of them lies within
 # two grey levels of one MNIST digit resized to 20 px, while distinct digits lie at least eight
 # apart. A model pretrained on it has seen the test set. So has the model trained on MNIST with
@@ -202,8 +208,9 @@ sheet.check("one_swap", round(float(ms.kendall_tau_b(score, truth)), 3))
 # %% [markdown]
 # ### Exercise 2 · LogME before any training
 #
-# LogME of two small CNNs' frozen features on 20 MNIST labels per class: printed digits or
-# clothes, which does it prefer?
+# LogME of two small CNNs' frozen features on 20 MNIST labels per class: printed digits or an
+# unrelated source (`ms_exercises.unrelated_source()`: clothes, or animal silhouettes where
+# Fashion-MNIST is not installed), which does it prefer?
 
 # %%
 logme = ms_exercises.logme_scores()

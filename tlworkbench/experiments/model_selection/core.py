@@ -9,6 +9,7 @@ interval against a heuristic that never looks at the target (:mod:`.ranking`).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,16 +20,17 @@ import pandas as pd
 from ..._validate import param_error
 from ...config import Profile, get_profile, resolve_progress
 from ...data import load_dataset, subsample, validation_split
+from ...data.registry import _registry
 from ...diagnostics import paired_difference
 from ...features import FeatureCache
 from ...selection import SCORES, Candidate, as_candidates, load_candidate, rank_models
 from .._memo import memoized
-from .ground_truth import SCRATCH, TuningPlan, plan_for, tune_candidate
+from .ground_truth import TuningPlan, plan_for, tune_all
 from .leakage import check_leakage
 from .ranking import ranking_table
 
-__all__ = ["CANDIDATES", "SCORE_NAMES", "HEURISTIC", "candidates_for", "ModelSelectionResult", "conclude",
-           "run_model_selection"]
+__all__ = ["CANDIDATES", "SCORE_NAMES", "HEURISTIC", "candidates_for", "missing_candidates", "candidates_note",
+           "ModelSelectionResult", "conclude", "run_model_selection"]
 
 #: Every candidate of notebook 05, before the leakage check: three ImageNet models, small CNNs
 #: pretrained by the workbench on digit and non-digit sources, two with shuffled labels, a random init.
@@ -55,12 +57,42 @@ HEURISTIC = "params"
 _QUICK_SKIP = ("Lite1 · ImageNet", "Lite2 · ImageNet")
 
 
-def candidates_for(profile: str | Profile | None = None) -> tuple[Candidate, ...]:
-    """:data:`CANDIDATES` of a profile: the quick profile leaves out Lite1 and Lite2, whose
-    tuned fine-tunes alone would take several CPU minutes."""
+def _profile_candidates(profile: str | Profile | None) -> tuple[Candidate, ...]:
     if get_profile(profile).name == "full":
         return CANDIDATES
     return tuple(c for c in CANDIDATES if c.label not in _QUICK_SKIP)
+
+
+def missing_candidates(candidates: Sequence[Candidate]) -> dict[str, str]:
+    """The candidates pretrained by the workbench on a data set that is not installed: label -> the
+    command that installs it."""
+    cards = _registry()  # the cards asked about only: list_datasets() checks every set, some slowly
+    out = {}
+    for c in candidates:
+        if isinstance(c.weights, str) and c.weights.startswith("tlw:"):
+            name = c.weights[len("tlw:"):].partition(":")[0]
+            if name in cards and not cards[name].available():
+                out[c.label] = cards[name].install
+    return out
+
+
+def candidates_for(profile: str | Profile | None = None) -> tuple[Candidate, ...]:
+    """:data:`CANDIDATES` of a profile whose source data are installed: the quick profile leaves out
+    Lite1 and Lite2, whose tuned fine-tunes alone would take several CPU minutes, and every profile
+    the small CNNs whose source set is absent (:func:`missing_candidates`, :func:`candidates_note`)."""
+    chosen = _profile_candidates(profile)
+    missing = missing_candidates(chosen)
+    return tuple(c for c in chosen if c.label not in missing)
+
+
+def candidates_note(profile: str | Profile | None = None) -> str:
+    """One line naming the profile's candidates left out because their source data set is not
+    installed, with the commands that install them; empty when none is."""
+    missing = missing_candidates(_profile_candidates(profile))
+    if not missing:
+        return ""
+    commands = ", ".join(f"`{cmd}`" for cmd in dict.fromkeys(missing.values()))
+    return f"Left out, their source data set is not installed ({commands}): {', '.join(missing)}."
 
 
 @dataclass(eq=False)
@@ -215,7 +247,8 @@ def conclude(result: ModelSelectionResult) -> str:
 @memoized
 def run_model_selection(*, profile: str | Profile | None = None, target: str = "mnist", per_class: int = 50,
                         candidates: Sequence[Any] | None = None, plan: TuningPlan | None = None,
-                        seed: int = 0, progress: bool | None = None) -> ModelSelectionResult:
+                        seed: int = 0, progress: bool | None = None, executor: Any = None,
+                        folder: str | os.PathLike | None = None) -> ModelSelectionResult:
     """Check, score and fine-tune candidate models for a target; compare the rankings.
 
     The target's training split is subsampled to ``per_class`` labels per class and split into
@@ -223,16 +256,22 @@ def run_model_selection(*, profile: str | Profile | None = None, target: str = "
     are computed on the training part (the probe's accuracy on the validation part), every
     choice of the fine-tunes is made on the validation part, and the test split is read once per
     arm, by the chosen run. Candidates that share images with the target's train or test split
-    are dropped before anything else.
+    are dropped before anything else. Each arm's tuned fine-tune is one cell of a grid
+    (:func:`~.ground_truth.tune_all`): with
+    ``executor`` they run in other processes, with ``folder`` each finished one is kept on disk.
 
     Args:
         profile: run profile; ``None`` reads ``TLW_PROFILE``.
         target: the target data set.
         per_class: labels per class in the budget.
-        candidates: the models to consider (default: :func:`candidates_for` the profile).
+        candidates: the models to consider (default: :func:`candidates_for` the profile, those
+            whose source data are installed).
         plan: the fine-tuning plan (default: :func:`~.ground_truth.plan_for` the profile).
         seed: seeds the subsample, the split, the heads and training.
         progress: progress bars (``None``: in Jupyter only).
+        executor: a :class:`concurrent.futures.Executor` for the fine-tunes (a Dask client's
+            ``get_executor()``, a ``ProcessPoolExecutor``); ``None``: here, one after another.
+        folder: keep every finished fine-tune there, and read back those already kept.
 
     Returns:
         A :class:`ModelSelectionResult`.
@@ -259,11 +298,8 @@ def run_model_selection(*, profile: str | Profile | None = None, target: str = "
     scores = rank_models(kept, train, target_test=val, cache=FeatureCache(), seed=seed, profile=prof,
                          progress=progress)
     score_cpu = time.process_time() - t0
-    rows, runs = [], []
-    for c in [*kept, SCRATCH]:
-        row, lr_table = tune_candidate(c, train, val, test, plan=plan, seed=seed, profile=prof, scratch=c is SCRATCH)
-        rows.append(row)
-        runs.append(lr_table)
+    rows, runs = tune_all(kept, train, val, test, plan=plan, seed=seed, profile=prof, executor=executor,
+                          folder=folder, progress=progress)
     scratch = rows.pop()
     tune_cpu = float(sum(r["seconds"] for r in rows))
 
@@ -287,5 +323,5 @@ def run_model_selection(*, profile: str | Profile | None = None, target: str = "
     scratch_row = {k: v for k, v in scratch.items() if k != "correct"}
     return ModelSelectionResult(target=target, per_class=per_class, n_train=len(train), n_val=len(val),
                                 n_test=len(test), plan=plan, leakage=leakage, scores=scores,
-                                runs=pd.concat(runs, ignore_index=True), table=table, scratch=scratch_row,
+                                runs=runs, table=table, scratch=scratch_row,
                                 vs_scratch=vs_scratch, ranking=ranking, timing=timing)

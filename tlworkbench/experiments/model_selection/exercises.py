@@ -14,10 +14,16 @@ import numpy as np
 from ...data import load_dataset, subsample
 from ...diagnostics import logme
 from ...features import extract_features
+from ...selection import Candidate
 from ...zoo import load_model
+from .core import missing_candidates
 from .ranking import kendall_tau_b
 
-__all__ = ["EXERCISES", "tau_after_swap", "logme_scores", "logme_choice"]
+__all__ = ["EXERCISES", "tau_after_swap", "unrelated_source", "logme_scores", "logme_choice"]
+
+#: The unrelated sources, in order of preference: clothes, or animal silhouettes where the Debian
+#: package of Fashion-MNIST is not installed.
+UNRELATED = ("fashion_mnist", "animal_mnist")
 
 
 def tau_after_swap(n: int = 6) -> float:
@@ -28,12 +34,25 @@ def tau_after_swap(n: int = 6) -> float:
     return round(float(kendall_tau_b(score, truth)), 3)
 
 
-@functools.lru_cache(maxsize=4)
+def unrelated_source() -> str:
+    """The first of :data:`UNRELATED` whose data set is installed."""
+    for source in UNRELATED:
+        if not missing_candidates([Candidate(source, "small_cnn", f"tlw:{source}")]):
+            return source
+    return UNRELATED[-1]
+
+
 def logme_scores(target: str = "mnist", *, per_class: int = 20, seed: int = 0) -> dict[str, float]:
-    """LogME of the frozen features of the small CNN pretrained by the workbench on each source,
-    on ``per_class`` labelled images per class of ``target`` (no training on the target)."""
+    """LogME of the frozen features of the small CNN pretrained by the workbench on printed digits
+    and on :func:`unrelated_source`, on ``per_class`` labelled images per class of ``target`` (no
+    training on the target)."""
+    return _logme_scores(target, ("font_digits", unrelated_source()), per_class=per_class, seed=seed)
+
+
+@functools.lru_cache(maxsize=4)
+def _logme_scores(target: str, sources: tuple[str, ...], *, per_class: int, seed: int) -> dict[str, float]:
     out = {}
-    for source in ("font_digits", "fashion_mnist"):
+    for source in sources:
         model = load_model("small_cnn", weights=f"tlw:{source}", profile="quick", progress=False)
         data = subsample(load_dataset(target, split="train", transform=model, profile="quick"), per_class=per_class,
                          seed=seed)
@@ -65,7 +84,8 @@ EXERCISES = [
     {
         "key": "logme_choice",
         "prompt": "Before any training on MNIST, which pretrained small CNN does LogME prefer: the one trained on "
-                  "printed digits (`'font_digits'`) or on clothes (`'fashion_mnist'`)? Predict, then run "
+                  "printed digits (`'font_digits'`) or on an unrelated source (`unrelated_source()`: clothes, "
+                  "`'fashion_mnist'`, or animal silhouettes where that set is not installed)? Predict, then run "
                   "`logme_scores()` from tlworkbench.experiments.model_selection.exercises (20 labels per "
                   "class, frozen features) and pass the name with the larger LogME.",
         "solution": lambda: logme_choice(),

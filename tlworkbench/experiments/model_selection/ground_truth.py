@@ -15,7 +15,9 @@ and the epochs of every small CNN: the reference a candidate has to beat for tra
 from __future__ import annotations
 
 import copy
+import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +25,12 @@ import numpy as np
 import pandas as pd
 
 from ...config import Profile, get_profile
+from ...distributed import run_grid
 from ...evaluation import evaluate
 from ...selection import Candidate, load_candidate
 from ...training import LR_GRID, choose_on_validation, fit
 
-__all__ = ["TuningPlan", "plan_for", "tune_candidate", "SCRATCH"]
+__all__ = ["TuningPlan", "plan_for", "tune_candidate", "tune_cell", "tune_all", "SCRATCH"]
 
 #: The scratch reference: the workbench's small CNN, randomly initialised and trained on the target alone.
 SCRATCH = Candidate("small CNN from scratch", "small_cnn", None)
@@ -131,3 +134,41 @@ def tune_candidate(candidate: Candidate, train: Any, val: Any, test: Any, *, pla
            "accuracy": float(result.accuracy), "correct": correct, "seconds": seconds}
     runs = choice.table.assign(label=candidate.label)
     return row, runs
+
+
+def tune_cell(*, candidate: Candidate, train: Any, val: Any, test: Any, plan: TuningPlan, seed: int,
+              profile: Profile, scratch: bool) -> dict[str, Any]:
+    """One arm of the ground truth, a cell of :func:`~tlworkbench.distributed.run_grid`:
+    :func:`tune_candidate` as one row, ``{"row": row, "runs": [one mapping per learning rate]}``."""
+    row, runs = tune_candidate(candidate, train, val, test, plan=plan, seed=seed, profile=profile, scratch=scratch)
+    return {"row": row, "runs": runs.to_dict("records")}
+
+
+def tune_all(candidates: Sequence[Candidate], train: Any, val: Any, test: Any, *, plan: TuningPlan, seed: int = 0,
+             profile: str | Profile | None = None, executor: Any = None, folder: str | os.PathLike | None = None,
+             progress: bool | None = None) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """:func:`tune_candidate` for every candidate and then :data:`SCRATCH`, one cell each of a grid
+    (:func:`~tlworkbench.distributed.run_grid`).
+
+    Args:
+        candidates: the models to fine-tune (the scratch reference is added last).
+        train, val, test: as for :func:`tune_candidate`; they travel to the executor's processes.
+        plan: the :class:`TuningPlan`.
+        seed: seeds the new heads and the training runs.
+        profile: run profile.
+        executor: a :class:`concurrent.futures.Executor` that runs the cells (a Dask client's
+            ``get_executor()``, a ``ProcessPoolExecutor``); ``None``: here, one after another.
+        folder: keep every finished fine-tune there, and read back those already kept.
+        progress: a bar over the fine-tunes (``None``: in Jupyter only).
+
+    Returns:
+        ``(rows, runs)``: one row per candidate, the scratch reference's last, and every learning
+        rate's validation accuracy (one table).
+    """
+    prof = get_profile(profile)
+    cells = [{"candidate": c, "train": train, "val": val, "test": test, "plan": plan, "seed": seed, "profile": prof,
+              "scratch": scratch} for c, scratch in [*((c, False) for c in candidates), (SCRATCH, True)]]
+    tuned = run_grid(cells, tune_cell, executor=executor, folder=folder, progress=progress, desc="fine-tunes",
+                     key=lambda cell: {"grid": "model_selection", **cell})
+    runs = pd.concat([pd.DataFrame(r) for r in tuned["runs"]], ignore_index=True)
+    return list(tuned["row"]), runs

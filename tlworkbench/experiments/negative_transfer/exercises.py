@@ -19,9 +19,10 @@ from ...evaluation import evaluate_features
 from ...features import extract_features
 from ..feature_extraction.arms import fixed_probe
 from ...zoo import load_model
-from .grid import ARCH, NO_SOURCE, TARGET
+from .grid import ARCH, NO_SOURCE, TARGET, available_sources
 
-__all__ = ["EXERCISES", "SEEDS", "WEIGHT_DECAY", "frozen_probe_errors", "better_source", "gap_points"]
+__all__ = ["EXERCISES", "SEEDS", "WEIGHT_DECAY", "unrelated_source", "frozen_probe_errors", "better_source",
+           "gap_points"]
 
 #: The seeds of the exercises' probes: five pairs, as in the notebook.
 SEEDS = (0, 1, 2, 3, 4)
@@ -30,6 +31,12 @@ SEEDS = (0, 1, 2, 3, 4)
 WEIGHT_DECAY = 1e-3
 #: Test images the probes are scored on (the first of the target's test split).
 N_TEST = 500
+
+
+def unrelated_source() -> str:
+    """The quick profile's unrelated source: ``fashion_mnist``, or ``animal_mnist`` where the Debian
+    package of Fashion-MNIST is not installed (:func:`~.grid.available_sources`)."""
+    return available_sources("quick")[-1]
 
 
 @functools.lru_cache(maxsize=1)
@@ -61,25 +68,28 @@ def frozen_probe_errors(source: str, *, per_class: int = 10) -> tuple[float, ...
     return tuple(errors)
 
 
-def better_source(a: str = "font_digits", b: str = "fashion_mnist") -> str:
-    """The source whose frozen features give the lower mean test error."""
+def better_source(a: str = "font_digits", b: str | None = None) -> str:
+    """The source whose frozen features give the lower mean test error (``b``: :func:`unrelated_source`)."""
+    b = unrelated_source() if b is None else b
     return a if np.mean(frozen_probe_errors(a)) <= np.mean(frozen_probe_errors(b)) else b
 
 
-def gap_points(source: str = "fashion_mnist") -> float:
-    """NTG in points: the probe's error on ``source``'s frozen features minus on random layers', paired by seed."""
+def gap_points(source: str | None = None) -> float:
+    """NTG in points: the probe's error on ``source``'s frozen features (default: :func:`unrelated_source`)
+    minus on random layers', paired by seed."""
+    source = unrelated_source() if source is None else source
     return round(100 * negative_transfer_gap(frozen_probe_errors(source), frozen_probe_errors(NO_SOURCE)).gap, 1)
 
 
 def _source_explain(right: str) -> str:
-    means = {s: 1 - np.mean(frozen_probe_errors(s)) for s in ("font_digits", "fashion_mnist", NO_SOURCE)}
+    means = {s: 1 - np.mean(frozen_probe_errors(s)) for s in ("font_digits", unrelated_source(), NO_SOURCE)}
     return ("Mean accuracy over 5 seeds: " + ", ".join(f"{s} {v:.3f}" for s, v in means.items())
             + f". {right} is the better start" + (": features learned on a related task transfer."
                                                    if right == "font_digits" else ", though its task is unrelated."))
 
 
 def _gap_explain(right: float) -> str:
-    gap = negative_transfer_gap(frozen_probe_errors("fashion_mnist"), frozen_probe_errors(NO_SOURCE))
+    gap = negative_transfer_gap(frozen_probe_errors(unrelated_source()), frozen_probe_errors(NO_SOURCE))
     return (f"{gap.significant}: the 95% interval is [{100 * gap.low:+.1f}, {100 * gap.high:+.1f}] points, "
             f"n = {gap.n_transfer} seeds. A positive gap means the source hurt against random layers; an "
             "interval that covers 0 decides nothing.")
@@ -90,9 +100,10 @@ EXERCISES = [
         "key": "better_source",
         "prompt": "A linear probe on the frozen features of the small CNN, 10 MNIST labels per class. Predict "
                   "which pretraining gives the better features: digits rendered from fonts (`'font_digits'`) "
-                  "or clothes (`'fashion_mnist'`), then run `frozen_probe_errors(source)` from "
-                  "tlworkbench.experiments.negative_transfer.exercises for both (test errors on 5 seeds) and "
-                  "pass the name with the lower mean error.",
+                  "or the unrelated source (`unrelated_source()`: clothes, `'fashion_mnist'`, or animal "
+                  "silhouettes, `'animal_mnist'`, where Fashion-MNIST is not installed), then run "
+                  "`frozen_probe_errors(source)` from tlworkbench.experiments.negative_transfer.exercises for "
+                  "both (test errors on 5 seeds) and pass the name with the lower mean error.",
         "solution": lambda: better_source(),
         "hint": "the mean of each list of errors; pass the source's name as a string",
         "explain": _source_explain,
@@ -100,11 +111,11 @@ EXERCISES = [
     },
     {
         "key": "gap_by_hand",
-        "prompt": "Compute the negative-transfer gap of the clothes source against random layers: "
-                  "`tlw.diagnostics.negative_transfer_gap(frozen_probe_errors('fashion_mnist'), "
+        "prompt": "Compute the negative-transfer gap of the unrelated source against random layers: "
+                  "`tlw.diagnostics.negative_transfer_gap(frozen_probe_errors(unrelated_source()), "
                   "frozen_probe_errors('none'))`. Predict its sign first. Pass `gap` in points "
                   "(100 x gap), rounded to one decimal.",
-        "solution": lambda: gap_points("fashion_mnist"),
+        "solution": lambda: gap_points(),
         "tolerance": 0.051,
         "hint": "NTG = error with the source minus error without it; multiply the gap by 100",
         "explain": _gap_explain,

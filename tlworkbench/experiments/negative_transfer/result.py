@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -136,18 +138,23 @@ def conclude(gap_frame: pd.DataFrame, ranking: pd.DataFrame) -> str:
 def run_negative_transfer(*, profile: str | Profile | None = None, seed: int = 0, target: str = TARGET,
                           sources: Sequence[str] | None = None, budgets: Sequence[int] | None = None,
                           depths: Sequence[int] | None = None, seeds: Sequence[int] | None = None,
-                          progress: bool | None = None) -> NegativeTransferResult:
+                          progress: bool | None = None, executor: Any = None,
+                          folder: str | os.PathLike | None = None) -> NegativeTransferResult:
     """Run every part of notebook 04 and return the tables.
 
     Args:
         profile: run profile; its sources, budgets, depths and seeds are the defaults.
         seed: seed of the examples the pre-training scores see.
         target: the target data set.
-        sources: workbench source keys.
+        sources: workbench source keys (default: the profile's that are installed,
+            :func:`~.grid.available_sources`).
         budgets: labelled target examples per class (validation included).
         depths: ``freeze_to`` depths.
         seeds: seeds of the runs (the first chooses every learning rate and penalty).
         progress: progress bars; ``None``: on in Jupyter only.
+        executor: a :class:`concurrent.futures.Executor` that runs the grid's cells (a Dask
+            client's ``get_executor()``, a ``ProcessPoolExecutor``); ``None``: here, in order.
+        folder: keep every finished cell of the grid there, and read back those already kept.
 
     Returns:
         A :class:`NegativeTransferResult`.
@@ -162,7 +169,7 @@ def run_negative_transfer(*, profile: str | Profile | None = None, seed: int = 0
     scores = pre_training_scores(target, sources=sources, per_class=max(budgets) if budgets else None, seed=seed,
                                  profile=prof, progress=progress)
     runs, choices = transfer_grid(target, sources=sources, budgets=budgets, depths=depths, seeds=seeds, profile=prof,
-                                  progress=progress)
+                                  progress=progress, executor=executor, folder=folder)
     gap_frame = gaps(runs)
     return NegativeTransferResult(runs=runs, choices=choices, gaps=gap_frame, scores=scores,
                                   ranking=source_ranking(gap_frame, scores), overlap=overlap)
