@@ -68,7 +68,7 @@ tlw.seed_everything(seed)
 prof
 
 # %% [markdown]
-# ## Which sets
+# ## Which targets
 #
 # `choose_targets` takes kana and Fashion-MNIST where they are installed, and `animal_mnist` for
 # a half whose set is absent; the line below says which and why.

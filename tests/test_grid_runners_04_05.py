@@ -12,6 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
 import pytest
+import torch
 
 from tlworkbench.data import load_dataset, offline, subsample, validation_split
 from tlworkbench.experiments import model_selection as ms
@@ -22,12 +23,21 @@ from tlworkbench.experiments.negative_transfer import exercises as nt_exercises
 from tlworkbench.experiments.negative_transfer import grid as nt_grid
 from tlworkbench.selection import Candidate
 
+# the serial runs on one torch thread too, as the pool's workers: the tables are then equal to the bit
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 TINY = {"sources": ("font_digits",), "budgets": (5,), "depths": (0, 3), "seeds": (0, 1), "epochs": 2,
         "profile": "quick", "progress": False}
 
 
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
 def _pool() -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"))
+    # one torch thread per forked worker: a child forked from a parent whose OpenMP pool has run
+    # hangs in its first parallel region (seen here: a worker stuck in a convolution for minutes)
+    return ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"), initializer=_one_thread)
 
 
 @pytest.fixture
