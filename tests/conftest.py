@@ -42,6 +42,18 @@ def pyplot():
     plt.close("all")
 
 
+@pytest.fixture
+def shared_files():
+    """Tensors reach pool workers through shared-memory files, not the file descriptors torch
+    passes over a local Unix socket by default (which the offline socket guard refuses)."""
+    import torch.multiprocessing as mp
+
+    before = mp.get_sharing_strategy()
+    mp.set_sharing_strategy("file_system")
+    yield
+    mp.set_sharing_strategy(before)
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """Run a module's tiny models on one torch thread (two threads on shared cores spin and

@@ -51,18 +51,6 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
-@pytest.fixture
-def shared_files():
-    """Tensors reach pool workers through shared-memory files, not the file descriptors torch
-    passes over a local Unix socket by default (which the offline socket guard refuses)."""
-    import torch.multiprocessing as mp
-
-    before = mp.get_sharing_strategy()
-    mp.set_sharing_strategy("file_system")
-    yield
-    mp.set_sharing_strategy(before)
-
-
 def _pool() -> ProcessPoolExecutor:
     # forked workers start at once; one torch thread each, as Dask's workers get
     return ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"), initializer=_one_thread)

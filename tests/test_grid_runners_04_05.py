@@ -40,18 +40,6 @@ def _pool() -> ProcessPoolExecutor:
     return ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"), initializer=_one_thread)
 
 
-@pytest.fixture
-def shared_files():
-    """Tensors reach pool workers through shared-memory files, not the file descriptors torch
-    passes over a local Unix socket by default (which the offline socket guard refuses)."""
-    import torch.multiprocessing as mp
-
-    before = mp.get_sharing_strategy()
-    mp.set_sharing_strategy("file_system")
-    yield
-    mp.set_sharing_strategy(before)
-
-
 @pytest.fixture(scope="module")
 def serial_grid(tmp_path_factory):
     folder = tmp_path_factory.mktemp("nt_cells")
