@@ -28,7 +28,7 @@ from .domains import DOMAIN_PAIRS, DomainPair, domain_pairs, load_domain, load_p
 from .folders import load_image_folder, load_text_csv, load_text_folder
 from .loader import BatchLoader
 from .offline import DIGITS, read_idx, render_glyphs
-from .registry import DatasetCard, list_datasets, load_dataset, register_dataset
+from .registry import DatasetCard, list_datasets, load_dataset, missing_datasets, register_dataset
 from .overlap import shared_images
 from .sampling import few_shot_episodes, image_keys, split_indices, stratified_split, subsample, validation_split
 from .torchvision_sets import TORCHVISION_IMAGE_SIZE, torchvision_root
@@ -40,6 +40,7 @@ __all__ = [
     "DatasetCard",
     "register_dataset",
     "list_datasets",
+    "missing_datasets",
     "load_dataset",
     "stratified_split",
     "subsample",

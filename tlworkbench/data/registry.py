@@ -9,6 +9,8 @@ reads its source once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import os
 from collections import OrderedDict
 from collections.abc import Callable
@@ -23,7 +25,7 @@ from ..errors import InvalidParameterError, UnknownDatasetError
 from .containers import ImageDataset, TextDataset
 from .sampling import stratified_split
 
-__all__ = ["DatasetCard", "register_dataset", "list_datasets", "load_dataset"]
+__all__ = ["DatasetCard", "register_dataset", "list_datasets", "missing_datasets", "load_dataset"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,14 @@ def register_dataset(card: DatasetCard) -> DatasetCard:
                           hint="Pick another name (see tlw.list_datasets()).")
     registry[card.name] = card
     return card
+
+
+def missing_datasets(names: Iterable[str]) -> dict[str, str]:
+    """The registered sets among ``names`` that cannot be loaded here, each with the command that
+    makes it available; only those cards are checked (:func:`list_datasets` checks every set, some
+    slowly). Unknown names are left out."""
+    cards = _registry()
+    return {n: cards[n].install for n in dict.fromkeys(names) if n in cards and not cards[n].available()}
 
 
 def list_datasets(modality: str | None = None) -> pd.DataFrame:

@@ -24,7 +24,7 @@ import torch
 
 from ..._validate import check_int
 from ...config import Profile, data_home, get_profile
-from ...data import ImageDataset, list_datasets, load_dataset, stratified_split, subsample, validation_split
+from ...data import ImageDataset, load_dataset, missing_datasets, stratified_split, subsample, validation_split
 from ...features import FeatureCache
 from ...training import LR_GRID, WEIGHT_DECAY_GRID, GridChoice, choose_on_validation, epochs_for_steps, fit
 from ...training import fit_probe, probe_accuracy
@@ -112,16 +112,11 @@ def missing_sets(names: Sequence[str]) -> dict[str, str]:
     """The sets among ``names`` that cannot be loaded here, each with the command that installs it.
 
     A shifted domain (``"mnist+blur0.5"``) counts as its data set; availability is
-    :func:`~tlworkbench.data.list_datasets`'s ``available`` column of the image sets (the Debian data packages, for
+    :func:`~tlworkbench.data.missing_datasets` (the Debian data packages, for
     one, may be absent on a machine without root).
     """
-    table = list_datasets("image").set_index("name")
-    out = {}
-    for name in names:
-        base = name.partition("+")[0]
-        if base in table.index and not bool(table.loc[base, "available"]):
-            out[name] = str(table.loc[base, "install"])
-    return out
+    missing = missing_datasets(name.partition("+")[0] for name in names)
+    return {name: missing[name.partition("+")[0]] for name in names if name.partition("+")[0] in missing}
 
 
 def missing_line(missing: dict[str, str]) -> str:

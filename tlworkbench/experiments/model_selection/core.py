@@ -20,7 +20,7 @@ import pandas as pd
 from ..._validate import param_error
 from ...config import Profile, get_profile, resolve_progress
 from ...data import load_dataset, subsample, validation_split
-from ...data.registry import _registry
+from ...data.registry import missing_datasets
 from ...diagnostics import paired_difference
 from ...features import FeatureCache
 from ...selection import SCORES, Candidate, as_candidates, load_candidate, rank_models
@@ -66,14 +66,10 @@ def _profile_candidates(profile: str | Profile | None) -> tuple[Candidate, ...]:
 def missing_candidates(candidates: Sequence[Candidate]) -> dict[str, str]:
     """The candidates pretrained by the workbench on a data set that is not installed: label -> the
     command that installs it."""
-    cards = _registry()  # the cards asked about only: list_datasets() checks every set, some slowly
-    out = {}
-    for c in candidates:
-        if isinstance(c.weights, str) and c.weights.startswith("tlw:"):
-            name = c.weights[len("tlw:"):].partition(":")[0]
-            if name in cards and not cards[name].available():
-                out[c.label] = cards[name].install
-    return out
+    sources = {c.label: c.weights[len("tlw:"):].partition(":")[0] for c in candidates
+               if isinstance(c.weights, str) and c.weights.startswith("tlw:")}
+    missing = missing_datasets(sources.values())
+    return {label: missing[name] for label, name in sources.items() if name in missing}
 
 
 def candidates_for(profile: str | Profile | None = None) -> tuple[Candidate, ...]:

@@ -37,7 +37,7 @@ import torch
 from ..._validate import check_int, check_sequence, check_type
 from ...config import Profile, get_profile, limit_threads, resolve_progress
 from ...data import ImageDataset, load_dataset, subsample, validation_split
-from ...data.registry import _registry
+from ...data.registry import missing_datasets
 from ...distributed import run_grid
 from ...errors import MissingAssetError
 from ...evaluation import evaluate
@@ -81,9 +81,7 @@ MIN_EPOCHS = 20
 
 def _missing(sources: Sequence[str]) -> dict[str, str]:
     """The data sets behind ``sources`` that are not installed, with the command that installs each."""
-    cards = _registry()  # the cards asked about only: list_datasets() checks every set, some slowly
-    names = dict.fromkeys(s.partition(":")[0] for s in sources)
-    return {n: cards[n].install for n in names if n in cards and not cards[n].available()}
+    return missing_datasets(s.partition(":")[0] for s in sources)
 
 
 def available_sources(profile: str | Profile | None = None) -> tuple[str, ...]:
