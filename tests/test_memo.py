@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+import tlworkbench as tlw
+
 from tlworkbench.experiments._memo import CACHE_VARIABLE, memoized
 
 CALLS: list[tuple] = []
@@ -64,3 +66,17 @@ def test_the_executor_and_the_folder_are_not_part_of_the_key(monkeypatch, tmp_pa
     assert CALLS == [(3, pool, str(tmp_path / "cells"))]
     assert grid_experiment(3) == 6  # read back: the same result, computed elsewhere
     assert len(CALLS) == 1
+
+
+def test_another_set_of_installed_data_sets_is_another_result(monkeypatch, tmp_path):
+    from tlworkbench.experiments import _memo
+
+    installed = _memo.installed_datasets()
+    assert "mnist" in installed and set(installed) <= set(tlw.list_datasets()["name"])
+    monkeypatch.setenv(CACHE_VARIABLE, str(tmp_path))
+    CALLS.clear()
+    experiment(4)
+    experiment(4)
+    monkeypatch.setattr(_memo, "installed_datasets", lambda: tuple(n for n in installed if n != "fashion_mnist"))
+    experiment(4)  # a fallback may have run: not the stored result
+    assert len(CALLS) == 2

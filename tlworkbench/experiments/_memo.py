@@ -1,9 +1,10 @@
 """Keep an experiment's result on disk, so that a notebook and its test share one run.
 
 When ``TLW_EXPERIMENT_CACHE`` names a folder, a function decorated with :func:`memoized` stores
-its result there (through :class:`joblib.Memory`), keyed by its arguments, the run profile and a
-digest of the package's source (so a result computed by other code is never read back); a
-second call with the same arguments reads it back instead of training again. Without the
+its result there (through :class:`joblib.Memory`), keyed by its arguments, the run profile, a
+digest of the package's source (so a result computed by other code is never read back) and the
+registered data sets that are installed (an experiment whose defaults fall back to another set
+when one is absent is another result once it is installed); a second call with the same arguments reads it back instead of training again. Without the
 variable nothing is stored: a notebook computes what it shows. The test session sets the
 variable to a fresh folder for itself (tests/conftest.py), so the tests of the effects and the
 notebooks nbval runs after them share each experiment's one run, and nothing outlives the
@@ -22,7 +23,7 @@ from typing import Any, TypeVar
 
 from ..config import get_profile
 
-__all__ = ["CACHE_VARIABLE", "UNKEYED", "memoized"]
+__all__ = ["CACHE_VARIABLE", "UNKEYED", "installed_datasets", "memoized"]
 
 #: The environment variable that names the folder of stored results.
 CACHE_VARIABLE = "TLW_EXPERIMENT_CACHE"
@@ -45,8 +46,17 @@ def source_digest() -> str:
     return digest.hexdigest()
 
 
-def _call(wrapper: Callable[..., Any], profile: str, source: str, args: tuple[Any, ...], kwargs: dict[str, Any],
-          unkeyed: dict[str, Any]) -> Any:
+def installed_datasets() -> tuple[str, ...]:
+    """The names of the registered data sets that can be loaded here, in order (under a second)."""
+    from ..data.registry import _registry, missing_datasets
+
+    names = tuple(_registry())
+    missing = missing_datasets(names)
+    return tuple(n for n in names if n not in missing)
+
+
+def _call(wrapper: Callable[..., Any], profile: str, source: str, installed: tuple[str, ...], args: tuple[Any, ...],
+          kwargs: dict[str, Any], unkeyed: dict[str, Any]) -> Any:
     """Call the function ``wrapper`` decorates; joblib keys on every argument but ``unkeyed``."""
     return wrapper.__wrapped__(*args, **kwargs, **unkeyed)
 
@@ -64,6 +74,6 @@ def memoized(func: F) -> F:
         unkeyed = {name: kwargs.pop(name) for name in UNKEYED if name in kwargs}
         profile = get_profile(kwargs.get("profile")).name
         cached = joblib.Memory(location, verbose=0).cache(_call, ignore=["unkeyed"])
-        return cached(wrapper, profile, source_digest(), args, kwargs, unkeyed)
+        return cached(wrapper, profile, source_digest(), installed_datasets(), args, kwargs, unkeyed)
 
     return wrapper  # type: ignore[return-value]
