@@ -119,6 +119,11 @@ def test_the_conclusion_quotes_the_tables(result):
         assert _gain(result, k, "fine_tune - scratch")["interval"] in text
     assert result.zero_shot_gains.set_index("comparison").loc["unseen - shuffled", "interval"] in text
     assert result.summary.shape == (len(fs.ARMS), 3)
+    for k in fs.SHOTS:  # "the best" is compared on the episodes every method ran, not 100 against 20
+        common = result.runs[result.runs["k_shot"] == k].pivot(index="episode", columns="arm", values="accuracy").dropna()
+        assert len(common) == fs.N_TRAIN_EPISODES and set(common.columns) == set(fs.ARMS)
+        best = common.mean().idxmax()
+        assert f"on the {fs.N_TRAIN_EPISODES} episodes every method ran, the best is {fs.LABELS[best]} at {common.mean()[best]:.3f}" in text
 
 
 def test_the_exercises_are_right_and_a_wrong_answer_is_told(result):

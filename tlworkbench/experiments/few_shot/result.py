@@ -139,9 +139,17 @@ def conclude(result: FewShotResult) -> str:
     lines = []
     acc = result.accuracy.set_index(["k_shot", "arm"])
     for k in sorted(result.runs["k_shot"].unique()):
-        best = acc.loc[k]["accuracy"].idxmax()
+        # the best method is chosen on the episodes every method ran (the networks ran fewer)
+        common = result.runs[result.runs["k_shot"] == k].pivot(index="episode", columns="arm", values="accuracy").dropna()
+        means = common.mean().sort_values(ascending=False, kind="stable")  # ties: first in column order
+        best, second = means.index[:2]
+        lead = paired_difference(100 * common[best], 100 * common[second], unit="points", names=(best, second))
+        lead_words = ("ahead of" if lead.verdict == "a better" else "not shown to differ from") + \
+            f" {LABELS[second]} ({lead})"
         lines.append(f"{N_WAY}-way {k}-shot on {TARGET_WORDS[result.few_shot_set]} (chance {1 / N_WAY:.2f}): "
-                     f"the best is {LABELS[best]} at {acc.loc[(k, best), 'accuracy']:.3f}; prototypes on ImageNet features "
+                     f"on the {len(common)} episodes every method ran, the best is {LABELS[best]} at {means[best]:.3f}, "
+                     f"{lead_words}; "
+                     f"over all {int(acc.loc[(k, 'imagenet'), 'episodes'])}, prototypes on ImageNet features "
                      f"{acc.loc[(k, 'imagenet'), 'accuracy']:.3f}, on pixels {acc.loc[(k, 'pixels'), 'accuracy']:.3f}.")
         parts = [_say(_gain(result, k, c)) for c in ("imagenet - pixels", "letters - pixels", "imagenet - letters",
                                                      "probe - imagenet")]
