@@ -4,7 +4,6 @@ resuming a grid that failed or was killed, without running a finished cell again
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
@@ -16,7 +15,7 @@ import torch
 
 from tlworkbench import comparison
 from tlworkbench import data as datasets
-from tlworkbench.distributed import DASK_SETTINGS, cell_key, run_grid
+from tlworkbench.distributed import DASK_SETTINGS, cell_key, process_pool, run_grid
 from tlworkbench.errors import InvalidParameterError
 from tlworkbench.features import FeatureCache
 
@@ -47,13 +46,9 @@ def _calls(log: Path) -> list[int]:
     return [int(line) for line in log.read_text().split()] if log.exists() else []
 
 
-def _one_thread() -> None:
-    torch.set_num_threads(1)
-
-
 def _pool() -> ProcessPoolExecutor:
-    # forked workers start at once; one torch thread each, as Dask's workers get
-    return ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"), initializer=_one_thread)
+    # forked workers, one torch thread each (a child forked after the parent ran OpenMP can hang)
+    return process_pool(2)
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +164,17 @@ def test_bad_input_is_named():
     with pytest.raises(TypeError, match="returned int for cell 1 of 1"):
         run_grid([{"x": 1}], _identity)
     assert run_grid([], _cell).empty
+
+
+def _torch_threads(_: int) -> int:
+    return torch.get_num_threads()
+
+
+def test_a_process_pool_sets_each_workers_torch_threads():
+    for threads in (1, 2):  # both counts, so that neither can be inherited from this process
+        with process_pool(2, threads=threads) as pool:
+            assert set(pool.map(_torch_threads, range(4))) == {threads}
+    with pytest.raises(InvalidParameterError, match="threads"):
+        process_pool(2, threads=0)
+    with pytest.raises(InvalidParameterError, match="workers"):
+        process_pool(0)

@@ -8,24 +8,18 @@ CNN in all).
 
 from __future__ import annotations
 
-import multiprocessing
 import pickle
-from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
 import pytest
-import torch
 
+from tlworkbench.distributed import process_pool
 from tlworkbench.experiments import feature_extraction as fx
 from tlworkbench.experiments.feature_extraction import cells
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TINY = {"per_class": (1, 2), "seeds": (0,), "profile": "quick", "n_test": 50, "progress": False}
-
-
-def _one_thread() -> None:
-    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +51,7 @@ def test_the_grid_runs_every_arm_budget_and_seed_with_the_protocol(serial):
 def test_a_process_pool_gives_the_serial_table(serial):
     for cache in (cells._model, cells._data, cells._features):
         cache.cache_clear()  # each worker builds its model, data and features itself
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"), initializer=_one_thread) as pool:
+    with process_pool(2) as pool:
         runs, grids = fx.data_efficiency("animal_mnist", executor=pool, **TINY)
     pd.testing.assert_frame_equal(runs, serial[0])
     pd.testing.assert_frame_equal(grids, serial[1])
@@ -129,6 +123,6 @@ def test_the_input_size_point_gives_the_same_table_on_a_process_pool():
     args = {"per_class": 2, "seeds": (0,), "budgets": (2,), "profile": "quick", "n_test": 50, "progress": False}
     serial = fx.resolution_probe(**args)
     assert sorted(serial["size"]) == [64, 128] and (serial["n_train"] == 10).all()
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"), initializer=_one_thread) as pool:
+    with process_pool(2) as pool:
         parallel = fx.resolution_probe(executor=pool, **args)
     pd.testing.assert_frame_equal(parallel, serial)

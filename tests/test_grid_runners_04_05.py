@@ -7,14 +7,13 @@ process pool's table can be compared with the serial one in seconds.
 
 from __future__ import annotations
 
-import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
 import pytest
-import torch
 
 from tlworkbench.data import load_dataset, offline, subsample, validation_split
+from tlworkbench.distributed import process_pool
 from tlworkbench.experiments import model_selection as ms
 from tlworkbench.experiments import negative_transfer as nt
 from tlworkbench.experiments.model_selection import ground_truth as ms_ground_truth
@@ -30,14 +29,9 @@ TINY = {"sources": ("font_digits",), "budgets": (5,), "depths": (0, 3), "seeds":
         "profile": "quick", "progress": False}
 
 
-def _one_thread() -> None:
-    torch.set_num_threads(1)
-
-
 def _pool() -> ProcessPoolExecutor:
-    # one torch thread per forked worker: a child forked from a parent whose OpenMP pool has run
-    # hangs in its first parallel region (seen here: a worker stuck in a convolution for minutes)
-    return ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"), initializer=_one_thread)
+    # forked workers, one torch thread each (a child forked after the parent ran OpenMP can hang)
+    return process_pool(2)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,11 @@ so a grid that is interrupted, killed or that fails at one cell is run again wit
 folder and computes only the cells that have no file yet. Rows come back in the order of the
 cells, whatever order the workers finish in, so a parallel table equals the serial one.
 
+On one machine, :func:`process_pool` gives a ``ProcessPoolExecutor`` whose workers each take one
+torch thread (forked where the platform forks): a child forked after the parent has run torch's
+OpenMP threads can hang in its first convolution, and several workers of several threads each
+only wait for one another on shared cores.
+
 Dask's defaults are tuned for pandas, not for training loops: set :data:`DASK_SETTINGS` before
 starting a cluster (``dask.config.set(DASK_SETTINGS)``). Its nannies start every worker with
 ``MALLOC_TRIM_THRESHOLD_=65536``; setting that variable also turns off glibc's adaptive
@@ -29,11 +34,13 @@ import dataclasses
 import functools
 import hashlib
 import json
+import multiprocessing
 import os
+import sys
 import pickle
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import CancelledError, as_completed
+from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +48,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .._validate import param_error
+from .._validate import check_int, param_error
 from ..config import resolve_progress
 from ..features.cache import fingerprint_data
 from ..zoo.weights import atomic_write_bytes, remove_orphaned_temporaries
 
-__all__ = ["run_grid", "cell_key", "describe_cell", "DASK_SETTINGS"]
+__all__ = ["run_grid", "cell_key", "describe_cell", "process_pool", "DASK_SETTINGS"]
 
 #: ``dask.config.set(DASK_SETTINGS)`` before a ``LocalCluster`` or ``dask worker`` starts: no
 #: ``MALLOC_TRIM_THRESHOLD_`` in the workers' environment (``None`` unsets it) and no profiler.
@@ -56,6 +63,40 @@ DASK_SETTINGS: dict[str, Any] = {
 }
 
 _SUFFIX = ".cell.pkl"
+
+
+def _torch_threads(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def process_pool(workers: int | None = None, *, threads: int = 1) -> ProcessPoolExecutor:
+    """A pool of worker processes on this machine for :func:`run_grid` and the experiments'
+    ``executor=``, each worker on ``threads`` torch threads.
+
+    On Linux the workers are forked (they start at once and inherit the loaded modules); on
+    macOS and Windows they are spawned, the platform's safe default, so the cell function must be
+    importable (defined in a module, not in a notebook cell).
+
+    Args:
+        workers: the number of processes (default: the machine's cores divided by ``threads``).
+        threads: torch threads per worker.
+
+    Returns:
+        A :class:`concurrent.futures.ProcessPoolExecutor`; use it in a ``with`` block.
+
+    Raises:
+        InvalidParameterError: ``workers`` or ``threads`` is not a positive integer.
+
+    Example:
+        >>> with process_pool(2) as pool:                               # doctest: +SKIP
+        ...     table = run_grid(cells, train_one, executor=pool, folder="runs/grid")
+    """
+    threads = check_int(threads, "threads", "process_pool", minimum=1)
+    if workers is None:
+        workers = max(1, (os.cpu_count() or 1) // threads)
+    workers = check_int(workers, "workers", "process_pool", minimum=1)
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_torch_threads, initargs=(threads,))
 
 
 def _token(value: Any, where: str) -> Any:
