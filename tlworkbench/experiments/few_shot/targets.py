@@ -26,7 +26,7 @@ import torch
 
 from ..._validate import check_choice
 from ...config import Profile, data_home, get_profile
-from ...data import list_datasets, load_dataset, shared_images
+from ...data import load_dataset, missing_datasets, shared_images
 from ...data.kana import font_folder
 from ...data.sampling import image_keys
 from ...features import extract_features
@@ -65,7 +65,7 @@ class Targets:
 
 
 def choose_targets() -> Targets:
-    """The preferred sets where they are available (:func:`~tlworkbench.data.list_datasets`), else
+    """The preferred sets where they are available (:func:`~tlworkbench.data.missing_datasets`), else
     :data:`FALLBACK` for that half.
 
     Example:
@@ -73,16 +73,16 @@ def choose_targets() -> Targets:
         >>> print(targets.reason)  # doctest: +SKIP
         Few-shot set: kana (available); zero-shot set: fashion_mnist (available).
     """
-    table = list_datasets().set_index("name")
+    missing = missing_datasets((FEW_SHOT_SETS[0], ZERO_SHOT_SETS[0]))
     parts, names = [], []
     for half, (preferred, _) in (("few-shot", FEW_SHOT_SETS), ("zero-shot", ZERO_SHOT_SETS)):
-        if bool(table.loc[preferred, "available"]):
+        if preferred not in missing:
             names.append(preferred)
             parts.append(f"{half} set: {preferred} (available)")
         else:
             names.append(FALLBACK)
             parts.append(f"{half} set: {FALLBACK}, because {_WHAT[preferred]} are not found "
-                         f"(to use {preferred}: {table.loc[preferred, 'install']}; or, without root, "
+                         f"(to use {preferred}: {missing[preferred]}; or, without root, "
                          f"{_without_root(preferred)})")
     reason = "; ".join(parts) + "."
     return Targets(names[0], names[1], reason[0].upper() + reason[1:])

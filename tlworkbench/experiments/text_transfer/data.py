@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ...config import Profile, get_profile
-from ...data import list_datasets, load_dataset, stratified_split
+from ...data import load_dataset, missing_datasets, stratified_split
 from ...data.text_sets import PACKAGE_SECTIONS, package_texts, read_package_records, section_records
 from ...errors import DataError, MissingAssetError
 from ...text import MAX_LENGTH, embed_texts
@@ -49,21 +49,21 @@ def text_tasks() -> tuple[str, ...]:
         MissingAssetError: the package descriptions (dpkg's status file) are absent too, as on
             macOS; the message names both sets and the fortunes' install command.
     """
-    table = list_datasets("text").set_index("name")
-    if not bool(table.at[DOMAIN, "available"]):
-        general = "" if bool(table.at[GENERAL, "available"]) else f" ({table.at[GENERAL, 'install']})"
+    missing = missing_datasets((GENERAL, DOMAIN))
+    if DOMAIN in missing:
+        general = f" ({missing[GENERAL]})" if GENERAL in missing else ""
         raise MissingAssetError(
             f"Notebook 08 needs the descriptions of installed Debian packages ({DOMAIN!r}, read from dpkg's status "
             f"file), which this system does not have; without them it cannot run, even with {GENERAL!r}{general}. "
             "Run it on Debian or Ubuntu (a container will do).")
-    return (GENERAL, DOMAIN) if bool(table.at[GENERAL, "available"]) else (DOMAIN,)
+    return (DOMAIN,) if GENERAL in missing else (GENERAL, DOMAIN)
 
 
 def task_note(tasks: tuple[str, ...]) -> str:
     """One line saying which task was left out and how to install it ("" when both ran)."""
     if GENERAL in tasks:
         return ""
-    install = list_datasets("text").set_index("name").at[GENERAL, "install"]
+    install = missing_datasets((GENERAL,)).get(GENERAL, "")
     return (f"The general task ({GENERAL}) is left out: Debian's fortunes are not installed ({install}); "
             f"the comparisons below run on the package descriptions ({DOMAIN}) alone.")
 
