@@ -10,8 +10,9 @@ seed for the statistics.
 * :mod:`~tlworkbench.diagnostics.transferability`: how well a pretrained model suits a labelled
   target task before fine-tuning (:func:`logme`, :func:`leep`, :func:`nce`, :func:`h_score`).
 * :mod:`~tlworkbench.diagnostics.statistics`: paired intervals over seeds
-  (:func:`paired_difference`), the negative-transfer gap (:func:`negative_transfer_gap`) and how
-  well scores rank models by accuracy (:func:`score_correlation`).
+  (:func:`paired_difference`) and how well scores rank models by accuracy
+  (:func:`score_correlation`); :mod:`~tlworkbench.diagnostics.transfer_gap`: the negative-transfer
+  gap (:func:`negative_transfer_gap`).
 * :mod:`~tlworkbench.diagnostics.gains`: every arm's gain over a baseline, paired by seed, with
   n and an interval (:func:`gain_table`).
 """
@@ -20,7 +21,8 @@ from __future__ import annotations
 
 from .gains import gain_table
 from .shift import MMDTestResult, coral_distance, mmd2, mmd_test, ot_distance, proxy_a_distance, shift_report
-from .statistics import PairedDifference, TransferGap, negative_transfer_gap, paired_difference, score_correlation
+from .statistics import PairedDifference, paired_difference, score_correlation
+from .transfer_gap import TransferGap, negative_transfer_gap
 from .transferability import h_score, leep, logme, nce
 
 __all__ = [

@@ -3,7 +3,7 @@
 "Gain over baseline" is one idea wherever it appears (a probe against scratch, a remedy against
 the untouched source model, transfer against scratch as the negative-transfer gap), so it is
 computed here once: runs are paired on their seed, the mean gain and n are reported, and the
-interval and verdict come from :mod:`tlworkbench.diagnostics.statistics`.
+interval and verdict come from :mod:`tlworkbench.diagnostics.statistics` and :mod:`.transfer_gap`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from .._validate import (
     check_type,
 )
 from ..errors import DataError, InvalidParameterError
-from .statistics import negative_transfer_gap, paired_difference
+from .statistics import paired_difference
+from .transfer_gap import negative_transfer_gap
 
 __all__ = ["gain_table"]
 
