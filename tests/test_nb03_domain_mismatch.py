@@ -120,7 +120,8 @@ def test_a_learning_rate_held_fixed_decides_the_inverted_pair(result):
     # [−15.3, −4.8] (n = 3), against +0.2 [−7.6, +7.9] with the chosen rate.
     held = _row(result, f"fine-tune, lr {dm.FIXED_LR:g} vs scratch", "mnist → mnist+invert1", 10)
     assert held["verdict"] == "scratch better" and held["high"] < -2.0, held.to_dict()
-    assert "changes the verdict on mnist → mnist+invert1" in result.conclusion
+    line = next(x for x in result.conclusion.splitlines() if x.startswith("The learning rate alone changes the verdict on"))
+    assert "mnist → mnist+invert1 (inconclusive with the chosen rate, scratch better at lr" in line
 
 
 def test_scratch_had_saturated(result):
@@ -148,5 +149,6 @@ def test_the_conclusion_is_written_from_the_comparisons(result):
     for row in result.comparisons.itertuples():
         if row.comparison in ("fine-tune vs scratch", "Deep CORAL vs CORAL weight 0"):
             assert row.text in text, row.comparison
-    assert "n = 6 targets" in text and "n = 7 targets" in text
+    for targets in dm.targets_for().values():  # 6 and 7 with opencv_digits installed, 5 and 6 without
+        assert f"n = {len(targets)} targets" in text
     assert result.summary["seeds"].eq(3).all()
