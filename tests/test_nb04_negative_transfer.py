@@ -16,6 +16,9 @@ from tlworkbench.experiments import negative_transfer as nt
 pytestmark = pytest.mark.slow
 
 TWIN, SCRATCH = nt.COMPARISONS
+#: The unrelated source the notebook ran: Fashion-MNIST, or animal silhouettes where Debian's
+#: fashion-mnist package is absent (nt.available_sources); the margins below hold for each.
+UNRELATED = nt.available_sources("quick")[-1]
 
 
 @pytest.fixture(scope="module")
@@ -62,16 +65,21 @@ def test_the_related_source_beats_its_twin_when_frozen(negative):
 
 def test_frozen_unrelated_features_lose_to_scratch_but_not_to_their_twin(negative):
     # fashion_mnist head only: against scratch +0.155 [+0.140, +0.170] and +0.170 [+0.156, +0.184];
-    # against its twin -0.007 [-0.039, +0.025] and -0.023 [-0.060, +0.014]: the loss is the freezing
+    # against its twin -0.007 [-0.039, +0.025] and -0.023 [-0.060, +0.014]: the loss is the freezing.
+    # animal_mnist: against scratch +0.121 [+0.073, +0.169] and +0.158 [+0.146, +0.170]; against its
+    # twin -0.041 [-0.072, -0.009] and -0.035 [-0.083, +0.013]
+    margin = {"fashion_mnist": 0.10, "animal_mnist": 0.05}[UNRELATED]
     for budget in (10, 30):
-        vs_scratch = _gap(negative, SCRATCH, "fashion_mnist", budget, 3)
-        vs_twin = _gap(negative, TWIN, "fashion_mnist", budget, 3)
-        assert vs_scratch["verdict"] == "negative transfer" and vs_scratch["low"] > 0.10, budget
+        vs_scratch = _gap(negative, SCRATCH, UNRELATED, budget, 3)
+        vs_twin = _gap(negative, TWIN, UNRELATED, budget, 3)
+        assert vs_scratch["verdict"] == "negative transfer" and vs_scratch["low"] > margin, budget
         assert vs_twin["verdict"] != "negative transfer" and vs_twin["ntg"] < 0.01, budget
         assert vs_scratch["ntg"] - vs_twin["ntg"] > 0.12  # the part the twin explains (seen: .16 and .19)
 
 
 def test_fine_tuned_unrelated_source_is_negative_transfer(negative):
+    if UNRELATED != "fashion_mnist":
+        pytest.skip(f"needs fashion_mnist, the source this effect is about: {nt.source_note('quick')}")
     # fashion_mnist fine-tune all against scratch, each with its own chosen learning rate
     # (seen: +0.016 [+0.007, +0.024] and +0.033 [+0.007, +0.059]; the lower ends are thin)
     for budget in (10, 30):
@@ -88,13 +96,25 @@ def test_fine_tuned_related_source_is_close_to_scratch(negative):
     assert _gap(negative, TWIN, "font_digits", 10, 0)["ntg"] == small["ntg"]
 
 
+def test_fine_tuned_animal_silhouettes_do_not_hurt(negative):
+    if UNRELATED != "animal_mnist":
+        pytest.skip("fashion_mnist is installed: the notebook's unrelated source is Fashion-MNIST")
+    # animal_mnist fine-tune all against scratch: -0.023 [-0.044, -0.002] and +0.005 [-0.012, +0.023]
+    for budget in (10, 30):
+        gap = _gap(negative, SCRATCH, "animal_mnist", budget, 0)
+        assert gap["verdict"] != "negative transfer" and gap["ntg"] < 0.015, budget
+    assert "negative in no setting" in negative.conclusion
+
+
 def test_leep_before_training_orders_the_sources_by_harm(negative):
     r = negative.ranking.set_index("source")
-    # mean NTG against the twin: font_digits -0.080, fashion_mnist +0.005
-    assert list(negative.ranking["source"]) == ["font_digits", "fashion_mnist"]
-    assert r.loc["fashion_mnist", "mean_ntg"] - r.loc["font_digits", "mean_ntg"] > 0.05
-    # LEEP -1.40 against -2.21; LogME and H-score agree; the pixel distance 0.99 against 1.99
-    assert r.loc["font_digits", "leep"] - r.loc["fashion_mnist", "leep"] > 0.4
+    # mean NTG against the twin: font_digits -0.080, fashion_mnist +0.005 (animal_mnist -0.024)
+    assert list(negative.ranking["source"]) == ["font_digits", UNRELATED]
+    margin = {"fashion_mnist": 0.05, "animal_mnist": 0.03}[UNRELATED]
+    assert r.loc[UNRELATED, "mean_ntg"] - r.loc["font_digits", "mean_ntg"] > margin
+    # LEEP -1.40 against -2.21 (animal_mnist -2.12); LogME and H-score agree; the pixel distance
+    # 0.99 against 1.99 (1.90)
+    assert r.loc["font_digits", "leep"] - r.loc[UNRELATED, "leep"] > 0.4
     assert r.loc["font_digits", ["leep_rank", "logme_rank", "h_score_rank", "pixel_distance_rank"]].tolist() == [1] * 4
 
 
@@ -102,8 +122,9 @@ def test_conclusion_headline_and_summary(negative):
     assert "n = 5 seeds" in negative.headline
     text = negative.conclusion
     assert text.splitlines()[0] == negative.headline
-    assert "negative in fashion_mnist fine-tune all at 10/class: +1.6 [" in text
-    assert "LEEP orders them font_digits, fashion_mnist (the same order)" in text
+    if UNRELATED == "fashion_mnist":
+        assert "negative in fashion_mnist fine-tune all at 10/class: +1.6 [" in text
+    assert f"LEEP orders them font_digits, {UNRELATED} (the same order)" in text
     summary = negative.summary
     assert summary.shape == (5, 7)
     assert all(" n=5 " in cell for cell in summary.iloc[:, 3:].to_numpy().ravel() if cell)
