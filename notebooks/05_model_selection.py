@@ -161,9 +161,10 @@ ms.plot_score_vs_accuracy(result);
 # bootstrap resamples. A score earns its keep only where that difference is clearly positive.
 #
 # Two cautions in reading it. In the quick profile the heuristic only tells Lite0 (3.4 million
-# parameters) from five small CNNs of the same size, so it is a weak opponent; the full profile
-# adds Lite1 and Lite2. And a percentile bootstrap over six candidates is rough: the intervals
-# say how little six models can establish, not more.
+# parameters) from small CNNs of one size (five of them, three where Fashion-MNIST and OpenCV's
+# digits are not installed), so it is a weak opponent; the full profile adds Lite1 and Lite2. And
+# a percentile bootstrap over six candidates or fewer is rough: the intervals say how little so
+# few models can establish, not more.
 
 # %% tags=["summary"]
 result.summary.round(3)
