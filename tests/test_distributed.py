@@ -18,6 +18,7 @@ from tlworkbench import training, zoo
 from tlworkbench.distributed import data_parallel, fit_data_parallel, launch, shard, world
 from tlworkbench.distributed.data_parallel import ShardedDataset, ShardedLoader, _rank_stream
 from tlworkbench.errors import InvalidParameterError
+from tlworkbench.zoo.weights import load_state_dict
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -164,6 +165,8 @@ def _augmented_runs(train, val, folder):
         runs[name] = _state(model)
         if name == "stopped":
             runs["interrupted"] = history.interrupted and history.epochs == 1
+            if world()[0] == 0:  # rank 0 writes the checkpoint and returns the runs
+                runs["recorded"] = load_state_dict(path, what="checkpoint")["config"]["augment"]
     return runs
 
 
@@ -174,6 +177,7 @@ def test_two_processes_augment_their_own_slices_reproducibly(tmp_path):
                   start_method="fork")
     # each epoch's draws come from (seed, epoch, rank): a resumed run ends where the whole one does
     assert runs["interrupted"] and _largest_difference(runs["resumed"], runs["light"]) == 0
+    assert runs["recorded"] == "light"  # the checkpoint's settings name the ranks' augmentation
     # the same seed gives the same augmented run; augmentation changes what is learnt (measured: the
     # largest difference of a weight or BatchNorm statistic from the plain run was 2.5)
     assert _largest_difference(runs["light"], runs["again"]) == 0

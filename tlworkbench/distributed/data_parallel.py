@@ -170,6 +170,12 @@ class ShardedDataset:
         self.augment, self.profile = augment, profile
         self._batches = None
 
+    @property
+    def batch_augment(self) -> Callable[[torch.Tensor], torch.Tensor] | str | bool | None:
+        """The augmentation of the training batches, which :func:`~tlworkbench.training.fit`
+        records in the run's settings (its checkpoint) as if it had been passed to it."""
+        return self.augment
+
     def __len__(self) -> int:
         return len(self.dataset)
 

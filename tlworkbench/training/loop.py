@@ -249,12 +249,14 @@ def fit(model: TransferModel, train: Any, val: Any = None, *, strategy: str = "f
     device = get_device(device)
     model.to(device)
     entry_flags = {n: p.requires_grad for n, p in model.named_parameters()}
+    # a set that augments its own batches (a rank's shard, tlw.distributed.shard) records its recipe
+    recorded = augment if augment is not None else getattr(train, "batch_augment", None)
     config = {"strategy": strategy, "model": model.name, "epochs": epochs, "lr": lr, "batch_size": batch_size,
               "optimizer": optimizer if isinstance(optimizer, str) else "custom", "schedule": schedule,
               "seed": seed, "from_group": from_group, "head_epochs": head_epochs, "train": getattr(train, "name", ""),
               "n_train": len(train), "loss": "cross_entropy" if loss is None else type(loss).__name__,
               "min_steps": min_steps, "bn_stats": bn_stats,
-              "augment": augment if augment is None or isinstance(augment, (str, bool)) else "custom",
+              "augment": recorded if recorded is None or isinstance(recorded, (str, bool)) else "custom",
               "val_fraction": val_fraction}
     run = Run(model=model, train=train, val=val, strategy=strategy, phases=phases, epochs=epochs, lr=lr,
               batch_size=batch_size, optimizer=optimizer, weight_decay=weight_decay, schedule=schedule,
