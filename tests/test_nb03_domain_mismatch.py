@@ -108,7 +108,9 @@ def test_the_mismatched_source_beats_scratch_where_its_features_fit(result):
 
 
 def test_inverted_digits_show_no_negative_transfer_once_both_arms_are_tuned(result):
-    # Seen: +0.2 points [−7.6, +7.9] (n = 3): inconclusive, both arms at the rate each chose (1e-2).
+    # Seen (n = 3), both arms at the rate each chose (1e-2): +0.7 [−11.2, +12.5], inconclusive, on
+    # one machine; +3.1 [+1.2, +5.0], fine-tune better, on another (same code and seeds, other CPU
+    # kernels): the effect is small against seed noise, and what holds on both is "not worse".
     row = _row(result, "fine-tune vs scratch", "mnist → mnist+invert1", 10)
     assert row["verdict"] != "scratch better" and row["gain (points)"] > -4.0, row.to_dict()
     assert "negative transfer" not in result.conclusion
@@ -116,12 +118,15 @@ def test_inverted_digits_show_no_negative_transfer_once_both_arms_are_tuned(resu
 
 def test_a_learning_rate_held_fixed_decides_the_inverted_pair(result):
     # Fine-tuning held at lr 1e-3 (not chosen) against scratch at its chosen rate, same seeds and
-    # labels: the comparison that makes the source look like a worse start. Seen: −10.0 points
-    # [−15.3, −4.8] (n = 3), against +0.2 [−7.6, +7.9] with the chosen rate.
+    # labels: the comparison that makes the source look like a worse start. Seen on two machines:
+    # −10.4 points [−15.3, −5.5] and −8.9 [−13.1, −4.7] (n = 3), against inconclusive and fine-tune
+    # better with the chosen rate.
     held = _row(result, f"fine-tune, lr {dm.FIXED_LR:g} vs scratch", "mnist → mnist+invert1", 10)
     assert held["verdict"] == "scratch better" and held["high"] < -2.0, held.to_dict()
+    chosen = _row(result, "fine-tune vs scratch", "mnist → mnist+invert1", 10)["verdict"]
+    assert chosen != "scratch better"
     line = next(x for x in result.conclusion.splitlines() if x.startswith("The learning rate alone changes the verdict on"))
-    assert "mnist → mnist+invert1 (inconclusive with the chosen rate, scratch better at lr" in line
+    assert f"mnist → mnist+invert1 ({chosen} with the chosen rate, scratch better at lr" in line
 
 
 def test_scratch_had_saturated(result):

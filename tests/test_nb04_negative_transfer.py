@@ -77,14 +77,17 @@ def test_frozen_unrelated_features_lose_to_scratch_but_not_to_their_twin(negativ
         assert vs_scratch["ntg"] - vs_twin["ntg"] > 0.12  # the part the twin explains (seen: .16 and .19)
 
 
-def test_fine_tuned_unrelated_source_is_negative_transfer(negative):
+def test_fine_tuned_unrelated_source_is_negative_transfer_at_30_per_class(negative):
     if UNRELATED != "fashion_mnist":
         pytest.skip(f"needs fashion_mnist, the source this effect is about: {nt.source_note('quick')}")
-    # fashion_mnist fine-tune all against scratch, each with its own chosen learning rate
-    # (seen: +0.016 [+0.007, +0.024] and +0.033 [+0.007, +0.059]; the lower ends are thin)
-    for budget in (10, 30):
-        gap = _gap(negative, SCRATCH, "fashion_mnist", budget, 0)
-        assert gap["verdict"] == "negative transfer" and gap["ntg"] > 0.01, budget
+    # fashion_mnist fine-tune all against scratch, each with its own chosen learning rate. Seen on
+    # two machines (same code and seeds, other CPU kernels): at 30/class +0.033 [+0.007, +0.059] and
+    # +0.027 [+0.016, +0.038], negative both times; at 10/class +0.016 [+0.007, +0.024] (negative)
+    # and -0.014 [-0.042, +0.015] (inconclusive): at 10 labels a class the effect is within noise.
+    large = _gap(negative, SCRATCH, "fashion_mnist", 30, 0)
+    assert large["verdict"] == "negative transfer" and large["ntg"] > 0.01
+    small = _gap(negative, SCRATCH, "fashion_mnist", 10, 0)
+    assert small["verdict"] != "positive transfer" and small["ntg"] > -0.03
 
 
 def test_fine_tuned_related_source_is_close_to_scratch(negative):
@@ -123,7 +126,7 @@ def test_conclusion_headline_and_summary(negative):
     text = negative.conclusion
     assert text.splitlines()[0] == negative.headline
     if UNRELATED == "fashion_mnist":
-        assert "negative in fashion_mnist fine-tune all at 10/class: +1.6 [" in text
+        assert "negative in fashion_mnist fine-tune all at 30/class: +" in text
     assert f"LEEP orders them font_digits, {UNRELATED} (the same order)" in text
     summary = negative.summary
     assert summary.shape == (5, 7)
