@@ -30,7 +30,7 @@ from tlworkbench.diagnostics import (
     score_correlation,
     shift_report,
 )
-from tlworkbench.diagnostics.shift import _pooled_kernel
+from tlworkbench.diagnostics.mmd import _pooled_kernel
 from tlworkbench.diagnostics.transferability import _ledoit_wolf_shrinkage
 from tlworkbench.errors import DataError, InvalidParameterError, TLWError
 

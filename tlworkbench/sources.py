@@ -10,8 +10,8 @@ load the file. On the CPU, training runs on one torch thread: the sums of a conv
 differently over two threads than over one, and after four epochs the weights differ enough to
 change a lesson downstream (a fine-tune from the font_digits model went from "inconclusive" to
 "positive transfer" at 10 labels per class with weights trained on two threads instead of one).
-With one thread, a given seed gives the same file on any machine with the same torch build, so a
-deleted file is rebuilt the same, whatever the caller's thread count. The file name carries
+With one thread, a given seed gives the same file on a machine whatever the caller's thread count,
+so a deleted file is rebuilt the same there (another CPU may still round differently). The file name carries
 :data:`RECIPE`, so a file trained by an older recipe is not read back.
 
 Source keys: a data set name (``"font_digits"``), or ``"<name>:random"`` for the same images with

@@ -9,11 +9,9 @@ reads its source once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import os
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 

@@ -5,8 +5,9 @@ arrays, a source model's predicted probabilities as ``(n, C_source)`` arrays, an
 seed for the statistics.
 
 * :mod:`~tlworkbench.diagnostics.shift`: how far a target domain is from the source
-  (:func:`mmd2`, :func:`mmd_test`, :func:`proxy_a_distance`, :func:`coral_distance`,
-  :func:`ot_distance`, :func:`shift_report`).
+  (:func:`proxy_a_distance`, :func:`coral_distance`, :func:`ot_distance`, :func:`shift_report`);
+  :mod:`~tlworkbench.diagnostics.mmd`: the maximum mean discrepancy (:func:`mmd2`) and its
+  permutation test (:func:`mmd_test`).
 * :mod:`~tlworkbench.diagnostics.transferability`: how well a pretrained model suits a labelled
   target task before fine-tuning (:func:`logme`, :func:`leep`, :func:`nce`, :func:`h_score`).
 * :mod:`~tlworkbench.diagnostics.statistics`: paired intervals over seeds
@@ -20,7 +21,8 @@ seed for the statistics.
 from __future__ import annotations
 
 from .gains import gain_table
-from .shift import MMDTestResult, coral_distance, mmd2, mmd_test, ot_distance, proxy_a_distance, shift_report
+from .mmd import MMDTestResult, mmd2, mmd_test
+from .shift import coral_distance, ot_distance, proxy_a_distance, shift_report
 from .statistics import PairedDifference, paired_difference, score_correlation
 from .transfer_gap import TransferGap, negative_transfer_gap
 from .transferability import h_score, leep, logme, nce

@@ -36,8 +36,8 @@ import hashlib
 import json
 import multiprocessing
 import os
-import sys
 import pickle
+import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed

@@ -4,11 +4,11 @@ When ``TLW_EXPERIMENT_CACHE`` names a folder, a function decorated with :func:`m
 its result there (through :class:`joblib.Memory`), keyed by its arguments, the run profile, a
 digest of the package's source (so a result computed by other code is never read back) and the
 registered data sets that are installed (an experiment whose defaults fall back to another set
-when one is absent is another result once it is installed); a second call with the same arguments reads it back instead of training again. Without the
-variable nothing is stored: a notebook computes what it shows. The test session sets the
-variable to a fresh folder for itself (tests/conftest.py), so the tests of the effects and the
-notebooks nbval runs after them share each experiment's one run, and nothing outlives the
-session. Arguments that change how a result is computed but not the result (``progress``, the
+when one is absent is another result once it is installed); a second call with the same
+arguments reads it back instead of training again. Without the variable nothing is stored: a
+notebook computes what it shows. The test session sets the variable to a fresh folder for itself
+(tests/conftest.py), so the tests of the effects and the notebooks nbval runs after them share
+each experiment's one run, and nothing outlives the session. Arguments that change how a result is computed but not the result (``progress``, the
 ``executor`` that runs a grid's cells, the ``folder`` that keeps them) are not part of the key.
 """
 

@@ -115,8 +115,9 @@ def missing_sets(names: Sequence[str]) -> dict[str, str]:
     :func:`~tlworkbench.data.missing_datasets` (the Debian data packages, for
     one, may be absent on a machine without root).
     """
-    missing = missing_datasets(name.partition("+")[0] for name in names)
-    return {name: missing[name.partition("+")[0]] for name in names if name.partition("+")[0] in missing}
+    sets = {name: name.partition("+")[0] for name in names}
+    missing = missing_datasets(sets.values())
+    return {name: missing[base] for name, base in sets.items() if base in missing}
 
 
 def missing_line(missing: dict[str, str]) -> str:
